@@ -1,0 +1,67 @@
+#pragma once
+/// Per-session feature state: every car of one session, fed decoded records in
+/// event-time order by the stream layer (live) or by a RecordSource (offline
+/// twin), emitting LapFeatures at each lap completion and FeatureSnapshots
+/// every snapshot period of event time. Memory per car is bounded: it does
+/// not grow with the number of samples. Definitions: docs/features.md.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "base/records.h"
+
+namespace boxcall::features {
+
+struct FeatureConfig {
+  /// Rolling snapshot period, in event time. 0 disables snapshots.
+  std::chrono::nanoseconds snapshot_period{std::chrono::seconds(1)};
+  /// Scheduled race laps when the feed does not send SessionInfo.scheduled_laps.
+  std::optional<std::int32_t> scheduled_laps;
+  /// A car silent this long (event time) while others report is marked retired.
+  std::chrono::nanoseconds retire_after{std::chrono::seconds(60)};
+  double fuel_start_kg = 110.0;
+  double fuel_effect_s_per_kg = 0.035;
+  double clean_lap_max_ratio = 1.07;
+};
+
+/// Receives outputs. The stream layer's sink encodes and produces them; the
+/// offline twin's sink writes CSV rows.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void emit(Output&& output) = 0;
+};
+
+/// Where a late sample went.
+enum class Placement : std::uint8_t {
+  Accepted,   ///< contributed to state (possibly to the open lap, out of order)
+  LapClosed,  ///< its lap was already closed: the caller dead-letters it as late
+};
+
+class SessionEngine {
+ public:
+  explicit SessionEngine(FeatureConfig config);
+  ~SessionEngine();
+  SessionEngine(SessionEngine&&) noexcept;
+  SessionEngine& operator=(SessionEngine&&) noexcept;
+
+  /// A telemetry sample. `late` is true when it arrived behind the session
+  /// watermark (but within the allowed lateness): it is placed in its lap if
+  /// that lap is still open, without taking part in order-dependent counts.
+  [[nodiscard]] Placement on_sample(const TelemetrySample& sample, bool late, OutputSink& out);
+  /// A timing event (lap completed, pit in/out, track status, session info ...).
+  void on_timing(const TimingEvent& event, OutputSink& out);
+  /// Event time advanced to `watermark`: emits due snapshots, marks retirements.
+  void on_watermark(TimeNs watermark, OutputSink& out);
+
+  [[nodiscard]] std::size_t car_count() const;
+  /// True once the session reported its end (SessionInfo status Finished/Finalised/Ends).
+  [[nodiscard]] bool finished() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace boxcall::features
