@@ -5,7 +5,7 @@ function(boxcall_apply_defaults target)
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
                          -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-                         -Wnull-dereference -Wimplicit-fallthrough)
+                         -Wimplicit-fallthrough)
   if(BOXCALL_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
@@ -21,9 +21,9 @@ function(boxcall_library name)
   boxcall_apply_defaults(boxcall_${name})
 endfunction()
 
-# boxcall_test(<name> SOURCES ... DEPS ... LABELS ...)
+# boxcall_test(<name> SOURCES ... DEPS ... LABELS ... [TIMEOUT s] [PROPERTIES <ctest properties>])
 function(boxcall_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS;PROPERTIES" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   boxcall_apply_defaults(${name})
@@ -33,6 +33,6 @@ function(boxcall_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+  gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} ${ARG_PROPERTIES}
                        DISCOVERY_TIMEOUT 30)
 endfunction()

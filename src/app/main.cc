@@ -1,1 +1,34 @@
-// placeholder
+// boxcall: a thin main that wires the subcommands together.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <functional>
+
+#include "app/commands.h"
+#include "base/result.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "boxcall: a low-latency streaming telemetry processor for motorsport race strategy.\n"
+      "Consumes car telemetry and timing from Kafka, keeps per-car state for every session,\n"
+      "and publishes live features, strategy predictions and alerts.\n",
+      "boxcall"};
+  app.set_version_flag("--version", std::string("boxcall ") + BOXCALL_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::function<int()> run;
+  boxcall::app::register_run(app, run);
+  boxcall::app::register_features(app, run);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return run ? run() : 2;
+  } catch (const boxcall::ConfigError& e) {
+    std::fprintf(stderr, "boxcall: error: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,1 +1,128 @@
-// placeholder
+#include "stream/metrics.h"
+
+namespace boxcall::stream {
+
+std::string_view to_string(InputTopic t) { return t == InputTopic::Telemetry ? "telemetry" : "timing"; }
+
+std::string_view to_string(OutputTopic t) {
+  switch (t) {
+    case OutputTopic::Features: return "features";
+    case OutputTopic::Predictions: return "predictions";
+    case OutputTopic::Alerts: return "alerts";
+    case OutputTopic::DeadLetter: break;
+  }
+  return "dead-letter";
+}
+
+namespace {
+std::string_view stage_name(std::size_t i) {
+  static constexpr std::array<std::string_view, kStages> names{"process", "deliver", "end_to_end"};
+  return names[i];
+}
+}  // namespace
+
+StreamMetrics::StreamMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& in = prometheus::BuildCounter()
+                 .Name("boxcall_records_in_total")
+                 .Help("Input records consumed, per input topic")
+                 .Register(*registry_);
+  for (std::size_t i = 0; i < kInputTopics; ++i) {
+    records_in_[i] = &in.Add({{"topic", std::string(to_string(static_cast<InputTopic>(i)))}});
+  }
+  auto& dlq = prometheus::BuildCounter()
+                  .Name("boxcall_dead_letter_total")
+                  .Help("Input records sent to the dead-letter topic, per reason")
+                  .Register(*registry_);
+  for (std::size_t i = 0; i < dead_letter_.size(); ++i) {
+    dead_letter_[i] = &dlq.Add({{"reason", std::string(to_string(static_cast<Reason>(i)))}});
+  }
+  auto& out = prometheus::BuildCounter()
+                  .Name("boxcall_outputs_total")
+                  .Help("Output records acknowledged by the broker, per output topic")
+                  .Register(*registry_);
+  for (std::size_t i = 0; i < kOutputTopics; ++i) {
+    outputs_[i] = &out.Add({{"topic", std::string(to_string(static_cast<OutputTopic>(i)))}});
+  }
+  applied_ = &prometheus::BuildCounter()
+                  .Name("boxcall_records_applied_total")
+                  .Help("Input records that contributed to session state (the rest: dead letters, duplicates)")
+                  .Register(*registry_)
+                  .Add({});
+  late_accepted_ = &prometheus::BuildCounter()
+                        .Name("boxcall_late_accepted_total")
+                        .Help("Records behind the session watermark but within the allowed lateness")
+                        .Register(*registry_)
+                        .Add({});
+  duplicates_ = &prometheus::BuildCounter()
+                     .Name("boxcall_duplicates_total")
+                     .Help("Duplicate input records dropped")
+                     .Register(*registry_)
+                     .Add({});
+  delivery_failed_ = &prometheus::BuildCounter()
+                          .Name("boxcall_delivery_failed_total")
+                          .Help("Outputs the producer could not deliver (the process stops without committing)")
+                          .Register(*registry_)
+                          .Add({});
+  commits_ = &prometheus::BuildCounter()
+                  .Name("boxcall_offset_commits_total")
+                  .Help("Offset commits completed")
+                  .Register(*registry_)
+                  .Add({});
+  auto& lat = prometheus::BuildHistogram()
+                  .Name("boxcall_stage_latency_seconds")
+                  .Help("Latency per stage: process (dequeued -> produced), deliver (produced -> acked), "
+                        "end_to_end (input timestamp -> output acked)")
+                  .Register(*registry_);
+  const prometheus::Histogram::BucketBoundaries buckets{1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2,
+                                                        3e-2, 0.1,  0.3,  1.0,  3.0,  10.0};
+  for (std::size_t i = 0; i < kStages; ++i) {
+    stage_latency_[i] = &lat.Add({{"stage", std::string(stage_name(i))}}, buckets);
+  }
+  active_sessions_ = &prometheus::BuildGauge()
+                          .Name("boxcall_active_sessions")
+                          .Help("Sessions with live state")
+                          .Register(*registry_)
+                          .Add({});
+  buffered_ = &prometheus::BuildGauge()
+                   .Name("boxcall_buffered_records")
+                   .Help("Records held in watermark reorder buffers")
+                   .Register(*registry_)
+                   .Add({});
+  lag_family_ = &prometheus::BuildGauge()
+                     .Name("boxcall_consumer_lag_records")
+                     .Help("High watermark minus consumer position, per assigned input partition")
+                     .Register(*registry_);
+  watermark_family_ = &prometheus::BuildGauge()
+                           .Name("boxcall_watermark_delay_seconds")
+                           .Help("Newest event time seen minus the session watermark (event time)")
+                           .Register(*registry_);
+}
+
+void StreamMetrics::set_lag(InputTopic t, int partition, double lag) {
+  lag_family_->Add({{"topic", std::string(to_string(t))}, {"partition", std::to_string(partition)}}).Set(lag);
+}
+
+void StreamMetrics::set_watermark_delay(const std::string& session, double seconds) {
+  watermark_family_->Add({{"session", session}}).Set(seconds);
+}
+
+void StreamMetrics::remove_session(const std::string& session) {
+  auto& g = watermark_family_->Add({{"session", session}});
+  watermark_family_->Remove(&g);
+}
+
+MetricsServer::MetricsServer(const std::string& address, std::shared_ptr<prometheus::Registry> registry) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address);
+  } catch (const std::exception& e) {
+    throw ConfigError("cannot serve metrics on '" + address + "': " + e.what());
+  }
+  exposer_->RegisterCollectable(registry);
+}
+
+int MetricsServer::port() const {
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+}  // namespace boxcall::stream

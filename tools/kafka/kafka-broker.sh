@@ -114,10 +114,11 @@ port_open() {  # can we connect to 127.0.0.1:$1
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-port_free() {
+port_free() {  # nobody listens on 127.0.0.1:$1 (TIME_WAIT leftovers are fine, as for the JVM)
   python3 - "$1" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:

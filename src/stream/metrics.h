@@ -1,0 +1,101 @@
+#pragma once
+/// Every stream metric, declared in one place. The hot path only increments
+/// through the pointers held here; labels are bounded (topic, reason, stage,
+/// partition, active session).
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+
+namespace boxcall::stream {
+
+enum class InputTopic : std::uint8_t { Telemetry = 0, Timing = 1 };
+enum class OutputTopic : std::uint8_t { Features = 0, Predictions = 1, Alerts = 2, DeadLetter = 3 };
+inline constexpr std::size_t kInputTopics = 2;
+inline constexpr std::size_t kOutputTopics = 4;
+std::string_view to_string(InputTopic t);
+std::string_view to_string(OutputTopic t);
+
+enum class Stage : std::uint8_t {
+  Process = 0,   ///< record dequeued -> its outputs handed to the producer
+  Deliver = 1,   ///< output handed to the producer -> acknowledged by the broker
+  EndToEnd = 2,  ///< input record timestamp (producer clock) -> output acknowledged
+};
+inline constexpr std::size_t kStages = 3;
+
+class StreamMetrics {
+ public:
+  StreamMetrics();
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> registry_ptr() { return registry_; }
+
+  void record_in(InputTopic t) { records_in_[static_cast<std::size_t>(t)]->Increment(); }
+  void dead_letter(Reason r) { dead_letter_[static_cast<std::size_t>(r)]->Increment(); }
+  void output(OutputTopic t) { outputs_[static_cast<std::size_t>(t)]->Increment(); }
+  void applied() { applied_->Increment(); }
+  void late_accepted() { late_accepted_->Increment(); }
+  void duplicate() { duplicates_->Increment(); }
+  void delivery_failed() { delivery_failed_->Increment(); }
+  void observe(Stage s, double seconds) { stage_latency_[static_cast<std::size_t>(s)]->Observe(seconds); }
+  void set_active_sessions(double n) { active_sessions_->Set(n); }
+  void set_buffered_records(double n) { buffered_->Set(n); }
+  void commit_done() { commits_->Increment(); }
+
+  /// Consumer lag per assigned input partition (high watermark - position).
+  void set_lag(InputTopic t, int partition, double lag);
+  /// How far a session's watermark trails the newest event seen (event time).
+  void set_watermark_delay(const std::string& session, double seconds);
+  void remove_session(const std::string& session);
+
+  [[nodiscard]] double dead_letter_count(Reason r) const { return dead_letter_[static_cast<std::size_t>(r)]->Value(); }
+  [[nodiscard]] double records_in_count(InputTopic t) const {
+    return records_in_[static_cast<std::size_t>(t)]->Value();
+  }
+  [[nodiscard]] double output_count(OutputTopic t) const { return outputs_[static_cast<std::size_t>(t)]->Value(); }
+  [[nodiscard]] double duplicate_count() const { return duplicates_->Value(); }
+  [[nodiscard]] double applied_count() const { return applied_->Value(); }
+  [[nodiscard]] double active_sessions() const { return active_sessions_->Value(); }
+  [[nodiscard]] double dead_letter_total() const {
+    double n = 0;
+    for (const auto* c : dead_letter_) n += c->Value();
+    return n;
+  }
+  [[nodiscard]] double late_accepted_count() const { return late_accepted_->Value(); }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::array<prometheus::Counter*, kInputTopics> records_in_{};
+  std::array<prometheus::Counter*, static_cast<std::size_t>(Reason::kCount)> dead_letter_{};
+  std::array<prometheus::Counter*, kOutputTopics> outputs_{};
+  prometheus::Counter* applied_ = nullptr;
+  prometheus::Counter* late_accepted_ = nullptr;
+  prometheus::Counter* duplicates_ = nullptr;
+  prometheus::Counter* delivery_failed_ = nullptr;
+  prometheus::Counter* commits_ = nullptr;
+  std::array<prometheus::Histogram*, kStages> stage_latency_{};
+  prometheus::Gauge* active_sessions_ = nullptr;
+  prometheus::Gauge* buffered_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* lag_family_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* watermark_family_ = nullptr;
+};
+
+/// Serves /metrics over HTTP (prometheus-cpp's civetweb exposer).
+class MetricsServer {
+ public:
+  /// `address` "host:port" (port 0 picks a free one). Throws ConfigError.
+  MetricsServer(const std::string& address, std::shared_ptr<prometheus::Registry> registry);
+  [[nodiscard]] int port() const;
+
+ private:
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+}  // namespace boxcall::stream

@@ -1,0 +1,47 @@
+#pragma once
+/// The live event loop: a librdkafka consumer and producer driven by one
+/// Boost.Asio io_context thread. librdkafka's queues signal a pipe when they
+/// become non-empty, so the loop sleeps until there is work (no polling
+/// timer on the data path). SIGINT/SIGTERM (or --duration) drain the
+/// reorder buffers, flush the producer, commit, and return exit code 0.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "stream/config.h"
+#include "stream/metrics.h"
+
+namespace boxcall::stream {
+
+struct RunOptions {
+  /// Stop after this long (processing time); nullopt runs until a signal.
+  std::optional<std::chrono::milliseconds> duration;
+  /// Called on the loop thread for every output acknowledged by the broker,
+  /// with its JSON form (dead letters: a JSON line with reason and source).
+  std::function<void(OutputTopic, std::string_view json)> on_output;
+  /// Period of the one-line progress log (0 disables).
+  std::chrono::milliseconds status_interval{std::chrono::seconds(5)};
+  /// Stops the loop when it returns true (checked every tick; tests).
+  std::function<bool()> should_stop;
+};
+
+class Runner {
+ public:
+  /// Connects and checks topics; throws ConfigError (one line) when the
+  /// configuration is bad or the brokers cannot be reached.
+  Runner(const StreamConfig& config, StreamMetrics& metrics);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  /// Runs until stopped. Returns the process exit code (0: clean drain).
+  int run(const RunOptions& options);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace boxcall::stream

@@ -1,0 +1,51 @@
+#pragma once
+// Shared helpers for the integration tests: the real broker started by the
+// ctest fixture, fresh topics per test, a runner on its own thread, and
+// readers that consume a topic to its end. Waits are on conditions with
+// deadlines, never on sleeps.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stream/config.h"
+#include "stream/metrics.h"
+
+namespace boxcall::itest {
+
+/// The bootstrap address of the broker the fixture started. Fails the test
+/// (throws) when there is none: integration tests never skip.
+std::string broker();
+
+/// Fresh, uniquely named topics, created with `partitions` partitions each.
+stream::TopicNames fresh_topics(const std::string& test_name, int partitions = 2);
+
+/// A config pointing at the test broker with a fresh group id.
+stream::StreamConfig test_config(const stream::TopicNames& topics);
+
+struct Record {
+  std::string key;
+  std::vector<std::uint8_t> value;
+  std::map<std::string, std::string> headers;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+};
+
+/// Every record currently in `topic`, read from the beginning to the end of each partition.
+std::vector<Record> read_topic(const std::string& topic, std::chrono::seconds timeout = std::chrono::seconds(60));
+
+struct Position {
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+};
+
+/// Produces one record synchronously; returns where it landed. `key` nullopt: no key.
+Position produce(const std::string& topic, std::optional<std::string> key, const std::vector<std::uint8_t>& value);
+
+/// Polls `condition` until true or the deadline; returns its last value.
+bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+}  // namespace boxcall::itest
