@@ -13,6 +13,7 @@
 
 #include "app/commands.h"
 #include "base/result.h"
+#include "base/validate.h"
 #include "features/session_engine.h"
 #include "sources/fastf1_reader.h"
 
@@ -113,7 +114,13 @@ int run_features(const FeaturesOptions& o) {
     config.scheduled_laps = reader.scheduled_laps();
     features::SessionEngine engine(config);
     CollectingSink sink;
+    std::uint64_t invalid = 0;
     while (auto record = reader.next()) {
+      // The live path dead-letters what fails validation; the twin skips it, so both see the same records.
+      if (validate(*record)) {
+        ++invalid;
+        continue;
+      }
       const TimeNs t = event_time(*record);
       if (auto* sample = std::get_if<TelemetrySample>(&*record)) {
         (void)engine.on_sample(*sample, /*late=*/false, sink);
@@ -136,9 +143,10 @@ int run_features(const FeaturesOptions& o) {
     const auto samples = reader.samples_read();
     std::fprintf(stderr,
                  "features: session %s: %llu samples read, %zu laps written to %s, %zu snapshots, "
-                 "%llu skipped lines, %.3f s, %.0f samples/s\n",
+                 "%llu skipped lines, %llu invalid records skipped, %.3f s, %.0f samples/s\n",
                  reader.session_id().c_str(), static_cast<unsigned long long>(samples), sink.laps.size(),
-                 o.out.c_str(), sink.other, static_cast<unsigned long long>(reader.skipped_lines()), elapsed,
+                 o.out.c_str(), sink.other, static_cast<unsigned long long>(reader.skipped_lines()),
+                 static_cast<unsigned long long>(invalid), elapsed,
                  elapsed > 0 ? static_cast<double>(samples) / elapsed : 0.0);
     return 0;
   } catch (const ConfigError& e) {

@@ -20,6 +20,10 @@ struct FeatureConfig {
   std::optional<std::int32_t> scheduled_laps;
   /// A car silent this long (event time) while others report is marked retired.
   std::chrono::nanoseconds retire_after{std::chrono::seconds(60)};
+  /// A running car is also marked retired when the leader completed this many
+  /// laps since its last lap completion (FastF1 car data keeps sending zeros
+  /// for a parked car, so silence alone does not catch every retirement).
+  std::int32_t retire_after_laps = 2;
   double fuel_start_kg = 110.0;
   double fuel_effect_s_per_kg = 0.035;
   double clean_lap_max_ratio = 1.07;

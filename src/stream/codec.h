@@ -49,11 +49,6 @@ class Codec {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Physical-range checks on a decoded input (speed 0-400 km/h, throttle 0-100
-/// or the sensor error code 104, gear 0-8, sane times ...). Returns the first
-/// violation found.
-[[nodiscard]] std::optional<Error> validate(const Input& input);
-
 inline std::span<const std::byte> as_bytes(std::string_view s) {
   return std::as_bytes(std::span<const char>(s.data(), s.size()));
 }

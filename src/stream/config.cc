@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/result.h"
+#include "stream/kafka.h"
 
 namespace boxcall::stream {
 
@@ -97,6 +98,7 @@ void load_toml(const std::string& path, StreamConfig& c) {
   }
   dur(root["watermark"]["max_out_of_orderness"], "watermark.max_out_of_orderness", c.processor.max_out_of_orderness);
   dur(root["watermark"]["allowed_lateness"], "watermark.allowed_lateness", c.processor.allowed_lateness);
+  dur(root["watermark"]["lap_close_grace"], "watermark.lap_close_grace", c.processor.lap_close_grace);
   dur(root["session"]["idle_timeout"], "session.idle_timeout", c.processor.idle_timeout);
   dur(root["session"]["expiry"], "session.expiry", c.processor.session_expiry);
   std::chrono::milliseconds snapshot(
@@ -142,6 +144,13 @@ void validate(const StreamConfig& c) {
   if (c.processor.session_expiry < c.processor.idle_timeout) {
     throw ConfigError("session.expiry must not be shorter than session.idle_timeout");
   }
+  auto merged = [&](std::map<std::string, std::string> props, const std::map<std::string, std::string>& client) {
+    for (const auto& [k, v] : c.kafka_common) props[k] = v;
+    for (const auto& [k, v] : client) props[k] = v;
+    return props;
+  };
+  check_kafka_properties(merged(default_consumer_properties(), c.kafka_consumer),
+                         merged(default_producer_properties(), c.kafka_producer));
 }
 
 std::map<std::string, std::string> default_consumer_properties() {

@@ -47,6 +47,12 @@ void MockCluster::create_topic(const std::string& name, int partitions) {
   if (err) throw ConfigError("embedded Kafka: cannot create topic " + name + ": " + rd_kafka_err2str(err));
 }
 
+void check_kafka_properties(const std::map<std::string, std::string>& consumer,
+                            const std::map<std::string, std::string>& producer) {
+  KafkaConf().set_all(consumer);
+  KafkaConf().set_all(producer);
+}
+
 void ensure_reachable(rd_kafka_t* rk, const std::string& brokers, std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* md = nullptr;
   auto err = rd_kafka_metadata(rk, 0, nullptr, &md, static_cast<int>(timeout.count()));

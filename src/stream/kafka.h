@@ -63,6 +63,11 @@ class MockCluster {
   std::string bootstrap_;
 };
 
+/// Checks every librdkafka property of both clients (names and values) without connecting.
+/// Throws ConfigError naming the first bad one.
+void check_kafka_properties(const std::map<std::string, std::string>& consumer,
+                            const std::map<std::string, std::string>& producer);
+
 /// Throws ConfigError("cannot reach Kafka at ... within ...") when no broker answers.
 void ensure_reachable(rd_kafka_t* rk, const std::string& brokers, std::chrono::milliseconds timeout);
 

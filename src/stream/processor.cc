@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "base/check.h"
+#include "base/validate.h"
 
 namespace boxcall::stream {
 namespace {
@@ -92,7 +93,8 @@ struct Processor::Pending {
 
 namespace {
 struct CarSeen {
-  TimeNs last_sample_t = kNever;
+  TimeNs newest_sample_arrived = kNever;  // including samples still buffered
+  TimeNs last_sample_t = kNever;          // applied
   TimeNs last_sample_session = kNever;
   std::int32_t last_lap = 0;
   std::array<TimeNs, std::variant_size_v<TimingBody>> last_timing_t;
@@ -218,7 +220,16 @@ void Processor::route(Session& s, const RecordRef& rec, Input&& input) {
     s.pin->add({rec.topic, rec.partition}, rec.offset);
   }
   const TimeNs t = event_time(input);
+  const auto* sample = std::get_if<TelemetrySample>(&input);
+  if (sample) {
+    TimeNs& newest = s.cars[sample->car].newest_sample_arrived;
+    newest = std::max(newest, t);
+  }
   if (t < s.released) {
+    // Behind the session, but in order for its own car: per-car state sees it in order.
+    if (sample && t > s.cars[sample->car].last_sample_t) {
+      return apply(s, rec.topic, input, /*late=*/false, &rec, nullptr, rec.offset, rec.partition);
+    }
     const TimeNs behind = s.released - t;
     if (behind > std::chrono::nanoseconds(config_.allowed_lateness).count()) {
       return reject(rec, Error{Reason::Late, "event time " + ms_text(behind) +
@@ -262,12 +273,25 @@ void Processor::refresh_watermark(Session& s, bool flush_all) {
                                       : newest - std::chrono::nanoseconds(config_.max_out_of_orderness).count();
   }
   if (s.buffer.size() > kMaxBufferedPerSession) w = std::max(w, s.buffer.front().t);
-  release(s, w);
+  release(s, w, flush_all);
 }
 
-void Processor::release(Session& s, TimeNs watermark) {
+void Processor::release(Session& s, TimeNs watermark, bool flush_all) {
   if (watermark == kNever) return;
+  const TimeNs grace = std::chrono::nanoseconds(config_.lap_close_grace).count();
+  const TimeNs newest = std::max(s.newest[0], s.newest[1]);
   while (!s.buffer.empty() && s.buffer.front().t <= watermark) {
+    const Pending& head = s.buffer.front();
+    if (!flush_all && head.topic == InputTopic::Timing) {
+      const auto& e = std::get<TimingEvent>(head.input);
+      if (std::holds_alternative<LapCompleted>(e.body) && newest < head.t + grace) {
+        auto car = s.cars.find(e.car);
+        if (car == s.cars.end() || car->second.newest_sample_arrived < head.t) {
+          watermark = head.t - 1;  // hold the lap end (and what follows) for the car's telemetry
+          break;
+        }
+      }
+    }
     std::pop_heap(s.buffer.begin(), s.buffer.end());
     Pending p = std::move(s.buffer.back());
     s.buffer.pop_back();

@@ -11,7 +11,11 @@
 /// event-time order once W passes them. A record arriving behind what was
 /// already released is late: within the allowed lateness it is still applied
 /// (placed in its lap if that lap is open), beyond it, or if its lap has
-/// closed, it goes to the dead-letter topic with reason `late`.
+/// closed, it goes to the dead-letter topic with reason `late`. A sample behind
+/// the session but still after its own car's last sample is in order for
+/// everything per car and is applied normally. A lap completion waits for its
+/// car's telemetry to pass the lap end (or `lap_close_grace`), so the lap's
+/// last samples are not lost to the race between two partitions.
 ///
 /// Delivery: every session pins the first offset it consumed on each input
 /// partition until it ends and its outputs are acknowledged; a dead letter
@@ -42,6 +46,11 @@ namespace boxcall::stream {
 struct ProcessorConfig {
   std::chrono::milliseconds max_out_of_orderness{0};
   std::chrono::milliseconds allowed_lateness{5000};
+  /// A lap completion is applied once its car's telemetry has passed the lap
+  /// end, or once the session's newest event is this far past it (a car whose
+  /// telemetry stopped). Keeps samples that arrive a moment after their lap's
+  /// timing event (separate partitions) in their lap.
+  std::chrono::milliseconds lap_close_grace{1000};
   /// A session silent this long (processing time) releases everything it holds.
   std::chrono::milliseconds idle_timeout{2000};
   /// A session silent this long, or finished and silent for `idle_timeout`, is evicted.
@@ -146,7 +155,7 @@ class Processor {
   struct Pending;
   Session& session_for(std::string_view id);
   void route(Session& s, const RecordRef& rec, Input&& input);
-  void release(Session& s, TimeNs watermark);
+  void release(Session& s, TimeNs watermark, bool flush_all);
   void apply(Session& s, InputTopic topic, const Input& input, bool late, const RecordRef* raw,
              const std::vector<std::byte>* raw_copy, std::int64_t offset, std::int32_t partition);
   void refresh_watermark(Session& s, bool flush_all);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/validate.h"
 #include "boxcall/schema/boxcall_generated.h"
 
 namespace boxcall::stream {

@@ -74,3 +74,26 @@ TEST(Config, BadConfigurationFailsWithOneClearLine) {
 
 }  // namespace
 }  // namespace boxcall::stream
+
+namespace boxcall::stream {
+namespace {
+
+TEST(Config, ShippedExampleLoadsToTheDefaults) {
+  StreamConfig shipped;
+  load_toml(std::string(BOXCALL_SOURCE_DIR) + "/deploy/boxcall.toml", shipped);
+  validate(shipped);
+  StreamConfig defaults;
+  EXPECT_EQ(shipped.brokers, defaults.brokers);
+  EXPECT_EQ(shipped.processor.allowed_lateness, defaults.processor.allowed_lateness);
+  EXPECT_EQ(shipped.processor.max_out_of_orderness, defaults.processor.max_out_of_orderness);
+  EXPECT_EQ(shipped.processor.idle_timeout, defaults.processor.idle_timeout);
+  EXPECT_EQ(shipped.processor.lap_close_grace, defaults.processor.lap_close_grace);
+  EXPECT_EQ(shipped.processor.session_expiry, defaults.processor.session_expiry);
+  EXPECT_EQ(shipped.processor.features.snapshot_period, defaults.processor.features.snapshot_period);
+  EXPECT_EQ(shipped.commit_interval, defaults.commit_interval);
+  EXPECT_EQ(shipped.metrics_address, defaults.metrics_address);
+  EXPECT_EQ(shipped.topics.dead_letter, defaults.topics.dead_letter);
+}
+
+}  // namespace
+}  // namespace boxcall::stream

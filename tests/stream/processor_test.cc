@@ -159,10 +159,14 @@ TEST_F(ProcessorTest, DuplicatesAreDroppedAndCounted) {
 TEST_F(ProcessorTest, LateRecordsBeyondTheAllowedLatenessAreDeadLettered) {
   eof_all();
   feed(Input(sample(1, 100 * kNsPerSecond)));
-  feed(Input(sample(44, 99 * kNsPerSecond)));  // 1 s behind: within the 5 s allowed lateness
-  feed(Input(sample(44, 90 * kNsPerSecond)));  // 10 s behind: late
+  feed(Input(sample(1, 99 * kNsPerSecond)));  // 1 s behind its own car: within the 5 s allowed lateness
+  feed(Input(sample(1, 90 * kNsPerSecond)));  // 10 s behind: late
   EXPECT_EQ(metrics_.late_accepted_count(), 1);
   EXPECT_EQ(dead_letter_reasons(), (std::vector<std::string>{"late"}));
+  // A car whose feed lags the session is still in order for its own state.
+  feed(Input(sample(44, 90 * kNsPerSecond)));
+  EXPECT_EQ(dead_letter_reasons().size(), 1U);
+  EXPECT_EQ(metrics_.applied_count(), 3);
 }
 
 TEST_F(ProcessorTest, TimeGoingBackwardsForACarIsDeadLettered) {
@@ -194,6 +198,48 @@ TEST_F(ProcessorTest, WatermarkWaitsForTheSlowerInputBeforeClosingALap) {
   EXPECT_EQ(laps[0].lap, 1);
   EXPECT_EQ(laps[0].samples, 10);
   EXPECT_TRUE(dead_letter_reasons().empty());
+}
+
+TEST_F(ProcessorTest, ALapEndReadBeforeItsLastSamplesStillCountsThem) {
+  // Both inputs are caught up (EOF): records apply on arrival. The timing
+  // partition delivers car 1's lap end before the telemetry partition delivers
+  // the lap's last samples; the lap must wait for them.
+  eof_all();
+  const TimeNs start = 10 * kNsPerSecond;
+  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));
+  for (int i = 0; i < 8; ++i) feed(Input(sample(1, start + i * kNsPerSecond + 1)));
+  LapCompleted lap;
+  lap.lap = 1;
+  lap.lap_time_s = 10.0;
+  lap.lap_start_session_ns = start;
+  lap.track_status = "1";
+  feed(Input(timing(1, start + 10 * kNsPerSecond, lap)));
+  feed(Input(sample(44, start + 10 * kNsPerSecond + 100)));  // another car moves on
+  EXPECT_TRUE(lap_features().empty());
+  feed(Input(sample(1, start + 8 * kNsPerSecond + 1)));  // car 1's last two samples of lap 1
+  feed(Input(sample(1, start + 9 * kNsPerSecond + 1)));
+  EXPECT_TRUE(lap_features().empty());
+  feed(Input(sample(1, start + 10 * kNsPerSecond + 2)));  // car 1 is past its lap end
+  auto laps = lap_features();
+  ASSERT_EQ(laps.size(), 1U);
+  EXPECT_EQ(laps[0].samples, 10);
+  EXPECT_TRUE(dead_letter_reasons().empty());
+  EXPECT_EQ(metrics_.late_accepted_count(), 0);
+}
+
+TEST_F(ProcessorTest, ALapEndOfACarWithoutTelemetryWaitsOnlyTheGrace) {
+  eof_all();
+  const TimeNs start = 10 * kNsPerSecond;
+  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));
+  LapCompleted lap;
+  lap.lap = 1;
+  lap.lap_time_s = 10.0;
+  lap.lap_start_session_ns = start;
+  feed(Input(timing(1, start + 10 * kNsPerSecond, lap)));  // car 1 never sends telemetry
+  feed(Input(sample(44, start + 10 * kNsPerSecond + 500'000'000)));
+  EXPECT_TRUE(lap_features().empty());
+  feed(Input(sample(44, start + 11 * kNsPerSecond + 1)));  // the session is a grace past the lap end
+  EXPECT_EQ(lap_features().size(), 1U);
 }
 
 TEST_F(ProcessorTest, IdleTimeoutReleasesABufferedSession) {
