@@ -18,7 +18,7 @@ using namespace boxcall;
 constexpr TimeNs kOffset = 1'678'024'861'849'000'000;
 constexpr int kCars = 20;
 
-class CountingSink final : public features::OutputSink {
+class CountingSink final : public OutputSink {
  public:
   void emit(Output&& o) override {
     ++count;

@@ -29,7 +29,7 @@ struct FeaturesOptions {
 };
 
 // Keeps the lap records (a race's worth: laps x cars), counts the snapshots.
-class CollectingSink final : public features::OutputSink {
+class CollectingSink final : public OutputSink {
  public:
   void emit(Output&& output) override {
     if (auto* lap = std::get_if<LapFeatures>(&output)) {

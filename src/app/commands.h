@@ -6,10 +6,15 @@
 
 namespace boxcall::app {
 
-/// Registers a subcommand on `app`; `run` is set to the function that executes it.
-using Register = void (*)(CLI::App& app, std::function<int()>& run);
-
+// Each registers a subcommand on `app`; when it is the one parsed, `run` is set to
+// the function that executes it.
 void register_run(CLI::App& app, std::function<int()>& run);
 void register_features(CLI::App& app, std::function<int()>& run);
+void register_train(CLI::App& app, std::function<int()>& run);
+void register_backtest(CLI::App& app, std::function<int()>& run);
+void register_replay(CLI::App& app, std::function<int()>& run);
+void register_record(CLI::App& app, std::function<int()>& run);
+void register_inspect(CLI::App& app, std::function<int()>& run);
+void register_synth(CLI::App& app, std::function<int()>& run);
 
 }  // namespace boxcall::app

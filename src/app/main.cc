@@ -20,6 +20,12 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   boxcall::app::register_run(app, run);
   boxcall::app::register_features(app, run);
+  boxcall::app::register_replay(app, run);
+  boxcall::app::register_record(app, run);
+  boxcall::app::register_inspect(app, run);
+  boxcall::app::register_synth(app, run);
+  boxcall::app::register_train(app, run);
+  boxcall::app::register_backtest(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -184,6 +184,14 @@ struct Alert {
 /// alternative to its topic (features, predictions, alerts).
 using Output = std::variant<LapFeatures, FeatureSnapshot, StrategyPrediction, Alert>;
 
+/// Receives the outputs of a session's processing. The stream layer's sink
+/// encodes and produces them; the offline twins' sinks write CSV rows.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void emit(Output&& output) = 0;
+};
+
 /// A decoded input record of either input topic.
 using Input = std::variant<TelemetrySample, TimingEvent>;
 

@@ -29,14 +29,6 @@ struct FeatureConfig {
   double clean_lap_max_ratio = 1.07;
 };
 
-/// Receives outputs. The stream layer's sink encodes and produces them; the
-/// offline twin's sink writes CSV rows.
-class OutputSink {
- public:
-  virtual ~OutputSink() = default;
-  virtual void emit(Output&& output) = 0;
-};
-
 /// Where a late sample went.
 enum class Placement : std::uint8_t {
   Accepted,   ///< contributed to state (possibly to the open lap, out of order)

@@ -119,7 +119,7 @@ struct Processor::Session {
 
 namespace {
 /// Encodes engine outputs and hands them to the publisher under the session's pin.
-class SessionSink final : public features::OutputSink {
+class SessionSink final : public OutputSink {
  public:
   SessionSink(Codec& codec, Publisher& publisher, const std::string& session, std::shared_ptr<Pin> pin,
               std::int64_t timestamp_ms)

@@ -41,7 +41,7 @@ std::map<int, int> laps_per_car_from_csv() {
   return out;
 }
 
-struct CollectingSink final : features::OutputSink {
+struct CollectingSink final : OutputSink {
   std::vector<LapFeatures> laps;
   void emit(Output&& out) override {
     if (auto* l = std::get_if<LapFeatures>(&out)) laps.push_back(*l);
