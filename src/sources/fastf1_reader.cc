@@ -292,6 +292,7 @@ struct FastF1Reader::Impl {
   std::size_t timing_next = 0;
   TimeNs offset_ns = 0;
   std::int32_t scheduled_laps = 0;
+  std::optional<TimeNs> laps_offset_ns;  // LapStartDate - LapStartTime: the UTC offset without car data
   std::uint64_t skipped = 0;
   std::uint64_t samples = 0;
 
@@ -366,7 +367,7 @@ void FastF1Reader::Impl::load_laps(const fs::path& path) {
   const int c_lap_time = h.index("LapTime"), c_stint = h.index("Stint"), c_pit_out = h.index("PitOutTime"),
             c_pit_in = h.index("PitInTime"), c_s1 = h.index("Sector1Time"), c_s2 = h.index("Sector2Time"),
             c_s3 = h.index("Sector3Time"), c_compound = h.index("Compound"), c_tyre = h.index("TyreLife"),
-            c_fresh = h.index("FreshTyre"), c_start = h.index("LapStartTime"), c_status = h.index("TrackStatus"),
+            c_fresh = h.index("FreshTyre"), c_start = h.index("LapStartTime"), c_start_date = h.index("LapStartDate"), c_status = h.index("TrackStatus"),
             c_position = h.index("Position"), c_deleted = h.index("Deleted");
 
   std::optional<TimeNs> lap1_start;
@@ -406,6 +407,9 @@ void FastF1Reader::Impl::load_laps(const fs::path& path) {
     lc.stint = parse_int(field(f, c_stint));
     lc.fresh_tyre = parse_bool(field(f, c_fresh));
     lc.lap_start_session_ns = parse_timedelta(field(f, c_start));
+    if (!laps_offset_ns && lc.lap_start_session_ns && c_start_date >= 0) {
+      if (auto date = parse_utc_datetime(field(f, c_start_date))) laps_offset_ns = *date - *lc.lap_start_session_ns;
+    }
     lc.pit_in_session_ns = parse_timedelta(field(f, c_pit_in));
     lc.pit_out_session_ns = parse_timedelta(field(f, c_pit_out));
     lc.track_status = std::string(field(f, c_status));
@@ -506,8 +510,12 @@ void FastF1Reader::Impl::load_weather(const fs::path& path) {
 
 FastF1Reader::FastF1Reader(FastF1Paths paths, std::string session_id) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  m.session_id = session_id.empty() ? session_id_from_car_data_dir(paths.car_data_dir) : std::move(session_id);
-  m.open_cars(paths.car_data_dir);
+  // No car data directory: timing events only (a laps table alone, e.g. `boxcall backtest`).
+  const bool timing_only = paths.car_data_dir.empty();
+  m.session_id = !session_id.empty() ? std::move(session_id)
+                 : timing_only       ? session_id_from_car_data_dir(paths.laps_file.parent_path())
+                                     : session_id_from_car_data_dir(paths.car_data_dir);
+  if (!timing_only) m.open_cars(paths.car_data_dir);
   m.load_laps(paths.laps_file);
   if (paths.track_status_file) m.load_track_status(*paths.track_status_file);
   if (paths.weather_file) m.load_weather(*paths.weather_file);
@@ -527,6 +535,10 @@ FastF1Reader::FastF1Reader(FastF1Paths paths, std::string session_id) : impl_(st
       if (m.cars[i].date_ns) offsets.push_back(*m.cars[i].date_ns - m.cars[i].current.session_time_ns);
       m.heap.push_back(i);
     }
+  }
+  if (timing_only) {
+    // Without car data the laps table gives the offset; failing that, 2000-01-01 keeps event times valid.
+    m.offset_ns = m.laps_offset_ns.value_or(946'684'800LL * kNsPerSecond);
   }
   if (!offsets.empty()) {
     std::nth_element(offsets.begin(), offsets.begin() + static_cast<std::ptrdiff_t>(offsets.size() / 2),

@@ -23,7 +23,8 @@ namespace boxcall::sources {
 
 /// Where the files of one FastF1 export are.
 struct FastF1Paths {
-  std::filesystem::path car_data_dir;  ///< holds `<number>_telemetry.csv[.gz]`
+  std::filesystem::path car_data_dir;  ///< holds `<number>_telemetry.csv[.gz]`; empty: timing events only
+                                       ///< (event time = session time, no UTC offset)
   std::filesystem::path laps_file;
   std::optional<std::filesystem::path> track_status_file;
   std::optional<std::filesystem::path> weather_file;

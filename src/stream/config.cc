@@ -66,11 +66,11 @@ void load_toml(const std::string& path, StreamConfig& c) {
     throw ConfigError(path + ":" + std::to_string(src.begin.line) + ": " + std::string(e.description()));
   }
   static const std::set<std::string> known_sections{"kafka", "topics", "watermark", "session", "features",
-                                                    "metrics", "log", "commit"};
+                                                    "metrics", "log", "commit", "models"};
   for (const auto& [k, v] : root) {
     if (!known_sections.contains(std::string(k.str()))) {
       throw ConfigError(where(path, std::string(k.str())) + ": unknown section (known: kafka, topics, watermark, "
-                                                            "session, features, metrics, log, commit)");
+                                                            "session, features, metrics, log, commit, models)");
     }
   }
   auto str = [&](const toml::node_view<toml::node>& n, const std::string& key, std::string& out) {
@@ -111,6 +111,9 @@ void load_toml(const std::string& path, StreamConfig& c) {
     c.processor.features.scheduled_laps = static_cast<std::int32_t>(*v);
   }
   dur(root["commit"]["interval"], "commit.interval", c.commit_interval);
+  str(root["models"]["dir"], "models.dir", c.processor.models.dir);
+  dur(root["models"]["reload_interval"], "models.reload_interval", c.processor.models.reload_interval);
+  str(root["models"]["fallback"], "models.fallback", c.processor.models.fallback);
   str(root["metrics"]["address"], "metrics.address", c.metrics_address);
   str(root["log"]["format"], "log.format", c.log_format);
   str(root["log"]["level"], "log.level", c.log_level);
@@ -140,6 +143,9 @@ void validate(const StreamConfig& c) {
     if (!names.insert(*n).second) throw ConfigError("topic '" + *n + "' is configured for two roles");
   }
   if (c.commit_interval.count() <= 0) throw ConfigError("commit.interval must be positive");
+  if (c.processor.models.fallback != "none" && c.processor.models.fallback != "rules") {
+    throw ConfigError("models.fallback '" + c.processor.models.fallback + "' is not one of: none, rules");
+  }
   if (c.processor.idle_timeout.count() <= 0) throw ConfigError("session.idle_timeout must be positive");
   if (c.processor.session_expiry < c.processor.idle_timeout) {
     throw ConfigError("session.expiry must not be shorter than session.idle_timeout");

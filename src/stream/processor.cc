@@ -1,10 +1,16 @@
 #include "stream/processor.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 
 #include "base/check.h"
 #include "base/validate.h"
+#include "infer/priors.h"
+#include "infer/rules_predictor.h"
+#include "infer/xgb_predictor.h"
 
 namespace boxcall::stream {
 namespace {
@@ -103,10 +109,15 @@ struct CarSeen {
 }  // namespace
 
 struct Processor::Session {
-  Session(std::string session_id, const features::FeatureConfig& fc, std::shared_ptr<OffsetTracker> tracker)
-      : id(std::move(session_id)), engine(fc), pin(std::make_shared<Pin>(std::move(tracker))) {}
+  Session(std::string session_id, const ProcessorConfig& config, std::shared_ptr<OffsetTracker> tracker,
+          const infer::PredictorProvider& predictor, std::shared_ptr<const infer::StrategyPriors> priors)
+      : id(std::move(session_id)),
+        engine(config.features),
+        strategy(id, config.strategy, predictor, std::move(priors)),
+        pin(std::make_shared<Pin>(std::move(tracker))) {}
   std::string id;
   features::SessionEngine engine;
+  infer::SessionStrategy strategy;  // fed the same records as the engine, plus the engine's LapFeatures
   std::shared_ptr<Pin> pin;
   std::array<std::optional<std::int32_t>, kInputTopics> partition;
   std::array<TimeNs, kInputTopics> newest{kNever, kNever};
@@ -136,14 +147,44 @@ class SessionSink final : public OutputSink {
   std::shared_ptr<Pin> pin_;
   std::int64_t ts_;
 };
+
 }  // namespace
 
-Processor::Processor(ProcessorConfig config, Publisher& publisher, StreamMetrics& metrics, const Clock& clock)
+Processor::Processor(ProcessorConfig config, Publisher& publisher, StreamMetrics& metrics, const Clock& clock,
+                     infer::PredictorProvider predictor)
     : config_(std::move(config)),
       publisher_(publisher),
       metrics_(metrics),
       clock_(clock),
-      tracker_(std::make_shared<OffsetTracker>()) {}
+      tracker_(std::make_shared<OffsetTracker>()),
+      predictor_(std::move(predictor)) {
+  // Start-up: models that do not load are a configuration error, never a silent fallback.
+  const ModelsConfig& m = config_.models;
+  auto priors = std::make_shared<infer::StrategyPriors>();
+  if (!m.dir.empty()) {
+    const std::filesystem::path priors_file = std::filesystem::path(m.dir) / infer::kPriorsFile;
+    if (std::filesystem::exists(priors_file)) {
+      auto loaded = infer::load_priors(priors_file);
+      if (!loaded) throw ConfigError("models: " + loaded.error().detail);
+      *priors = std::move(loaded.value());
+    }
+  }
+  priors_ = std::move(priors);
+  if (predictor_) return;
+  if (!m.dir.empty()) {
+    auto store = infer::ModelStore::open(m.dir);
+    if (!store) throw ConfigError("models: " + store.error().detail);
+    models_ = std::shared_ptr<infer::ModelStore>(std::move(store.value()));
+    predictor_ = [models = models_]() -> std::shared_ptr<const infer::Predictor> { return models->current(); };
+    next_reload_ = clock_.now() + m.reload_interval;
+  } else if (m.fallback == "rules") {
+    auto rules = std::make_shared<const infer::RulesPredictor>();
+    predictor_ = [rules]() -> std::shared_ptr<const infer::Predictor> { return rules; };
+    spdlog::info("no model directory: strategy predictions from the fallback rules ({})", rules->version());
+  } else {
+    spdlog::info("no model directory and models.fallback = none: no strategy predictions (alerts still run)");
+  }
+}
 
 Processor::~Processor() = default;
 
@@ -168,7 +209,9 @@ void Processor::revoke(InputTopic topic, std::int32_t partition) {
 Processor::Session& Processor::session_for(std::string_view id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) {
-    it = sessions_.emplace(std::string(id), std::make_unique<Session>(std::string(id), config_.features, tracker_))
+    it = sessions_
+             .emplace(std::string(id),
+                      std::make_unique<Session>(std::string(id), config_, tracker_, predictor_, priors_))
              .first;
     metrics_.set_active_sessions(static_cast<double>(sessions_.size()));
   }
@@ -301,7 +344,9 @@ void Processor::release(Session& s, TimeNs watermark, bool flush_all) {
   if (watermark > s.released) {
     s.released = watermark;
     SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
-    s.engine.on_watermark(watermark, sink);
+    infer::StrategyTee tee(sink, s.strategy);
+    s.engine.on_watermark(watermark, tee);
+    s.strategy.on_watermark(watermark, sink);
   }
 }
 
@@ -313,7 +358,8 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
                 std::span<const std::byte>(raw_copy->data(), raw_copy->size()), current_timestamp_ms_};
     reject(r, std::move(err));
   };
-  SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
+  SessionSink session_sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
+  infer::StrategyTee sink(session_sink, s.strategy);
   if (const auto* sample = std::get_if<TelemetrySample>(&input)) {
     CarSeen& car = s.cars[sample->car];
     if (sample->event_time_ns == car.last_sample_t) {
@@ -333,6 +379,7 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
       return dead_letter(
           Error{Reason::Late, "late sample for a lap already closed (car " + std::to_string(sample->car) + ")"});
     }
+    if (!late) s.strategy.on_sample(*sample, session_sink);  // sensor rules need per-car order
     metrics_.applied();
     return;
   }
@@ -352,6 +399,7 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
     }
     last = event.event_time_ns;
   }
+  s.strategy.on_timing(event, session_sink);  // before the engine: the lap record precedes its features
   s.engine.on_timing(event, sink);
   metrics_.applied();
 }
@@ -371,6 +419,10 @@ void Processor::tick() {
     Session& s = *it->second;
     const auto silent = now - s.last_input;
     if (silent >= config_.idle_timeout) refresh_watermark(s, /*flush_all=*/true);
+    {
+      SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
+      s.strategy.on_tick(now, sink);
+    }
     if (silent >= config_.session_expiry || (s.engine.finished() && silent >= config_.idle_timeout)) {
       evict(it);
     } else {
@@ -381,6 +433,15 @@ void Processor::tick() {
     it = next;
   }
   metrics_.set_buffered_records(static_cast<double>(buffered));
+  if (models_ && config_.models.reload_interval.count() > 0 && now >= next_reload_) {
+    next_reload_ = now + config_.models.reload_interval;
+    auto reloaded = models_->maybe_reload();
+    if (!reloaded) {
+      spdlog::warn("model reload failed, keeping {}: {}", models_->version(), reloaded.error().detail);
+    } else if (reloaded.value()) {
+      spdlog::info("models reloaded: {}", models_->version());
+    }
+  }
 }
 
 void Processor::drain() {

@@ -38,10 +38,27 @@
 #include "base/records.h"
 #include "base/result.h"
 #include "features/session_engine.h"
+#include "infer/strategy.h"
 #include "stream/codec.h"
 #include "stream/metrics.h"
 
+namespace boxcall::infer {
+class ModelStore;
+}  // namespace boxcall::infer
+
 namespace boxcall::stream {
+
+/// Where predictions come from ([models] in the TOML file).
+struct ModelsConfig {
+  /// XGBoost models (+ priors.json) loaded at start-up; a directory that does
+  /// not load is a start-up error. Empty: no models.
+  std::string dir;
+  /// How often the model files are checked for a new version (0: never).
+  std::chrono::milliseconds reload_interval{std::chrono::seconds(30)};
+  /// Without a model directory: "none" (no predictions; alerts still run) or
+  /// "rules" (the documented RulesPredictor, docs/models.md).
+  std::string fallback = "none";
+};
 
 struct ProcessorConfig {
   std::chrono::milliseconds max_out_of_orderness{0};
@@ -56,6 +73,8 @@ struct ProcessorConfig {
   /// A session silent this long, or finished and silent for `idle_timeout`, is evicted.
   std::chrono::milliseconds session_expiry{std::chrono::minutes(10)};
   features::FeatureConfig features;
+  infer::StrategyConfig strategy;
+  ModelsConfig models;
 };
 
 /// One input record as consumed. Views are valid during `Processor::process` only.
@@ -127,7 +146,10 @@ class Publisher {
 
 class Processor {
  public:
-  Processor(ProcessorConfig config, Publisher& publisher, StreamMetrics& metrics, const Clock& clock);
+  /// `predictor`: where each decision gets its model; empty means "as
+  /// `config.models` says" (loads the models: throws ConfigError when they do not load).
+  Processor(ProcessorConfig config, Publisher& publisher, StreamMetrics& metrics, const Clock& clock,
+            infer::PredictorProvider predictor = {});
   ~Processor();
 
   /// Partition assignment changes (consumer group rebalances).
@@ -139,7 +161,8 @@ class Processor {
   void process(const RecordRef& record);
   /// The consumer reached the end of a partition: it no longer holds back watermarks.
   void partition_eof(InputTopic topic, std::int32_t partition);
-  /// Periodic work (processing time): idle flushes, session eviction, gauges.
+  /// Periodic work (processing time): idle flushes, session eviction, gauges,
+  /// feed-stall alerts, model reloads.
   void tick();
   /// Releases everything buffered (shutdown drain).
   void drain();
@@ -176,6 +199,11 @@ class Processor {
   SessionMap sessions_;
   std::map<OffsetTracker::Key, bool> at_eof_;
   std::int64_t current_timestamp_ms_ = -1;
+  // Strategy: the model store (when models are configured) and what decisions use.
+  std::shared_ptr<infer::ModelStore> models_;
+  infer::PredictorProvider predictor_;
+  std::shared_ptr<const infer::StrategyPriors> priors_;
+  std::chrono::steady_clock::time_point next_reload_{};
 };
 
 }  // namespace boxcall::stream

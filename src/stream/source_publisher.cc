@@ -2,15 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <queue>
 #include <thread>
 
 #include "stream/codec.h"
 #include "stream/kafka.h"
+#include "stream/recording.h"
 
 namespace boxcall::stream {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+using Headers = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
 struct Head {
   TimeNs t;
   std::size_t source;
@@ -23,68 +29,308 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     if (failed->fetch_add(1) == 0) spdlog::error("publish failed: {}", rd_kafka_err2str(msg->err));
   }
 }
+
+/// The producer of a publish run: one handle, topic handles cached by name.
+class Producer {
+ public:
+  Producer(const std::string& brokers, const PublishOptions& options) {
+    KafkaConf conf;
+    conf.set("bootstrap.servers", brokers);
+    conf.set_all(default_producer_properties());
+    conf.set("linger.ms", options.speed == 0 ? "20" : "1");
+    conf.set("queue.buffering.max.messages", "1000000");
+    conf.set_all(options.kafka);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
+    rd_kafka_conf_set_opaque(conf.get(), &failed_);
+    rk_ = conf.create(RD_KAFKA_PRODUCER);
+    ensure_reachable(rk_.get(), brokers, std::chrono::seconds(10));
+  }
+
+  rd_kafka_topic_t* topic(const std::string& name) {
+    auto it = topics_.find(name);
+    if (it == topics_.end()) {
+      it = topics_.emplace(name, KafkaTopic(rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr))).first;
+    }
+    return it->second.get();
+  }
+
+  /// Produces one record (payloads copied). Waits on a full queue; throws ConfigError on other errors.
+  void send(rd_kafka_topic_t* rkt, std::int32_t partition, const std::optional<std::string_view>& key,
+            const std::optional<std::string_view>& value, const Headers* headers) {
+    while (true) {
+      std::array<rd_kafka_vu_t, 6> vu{};
+      std::size_t n = 0;
+      vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+      vu[n++].u.rkt = rkt;
+      vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+      vu[n++].u.i32 = partition;
+      vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+      vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+      if (key) {
+        vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+        vu[n].u.mem.ptr = const_cast<char*>(key->data());
+        vu[n++].u.mem.size = key->size();
+      }
+      if (value) {
+        vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+        vu[n].u.mem.ptr = const_cast<char*>(value->data());
+        vu[n++].u.mem.size = value->size();
+      }
+      rd_kafka_headers_t* h = nullptr;
+      if (headers && !headers->empty()) {
+        h = rd_kafka_headers_new(headers->size());
+        for (const auto& [name, v] : *headers) {
+          rd_kafka_header_add(h, name.data(), static_cast<ssize_t>(name.size()), v ? v->data() : nullptr,
+                              v ? static_cast<ssize_t>(v->size()) : 0);
+        }
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+        vu[n++].u.headers = h;
+      }
+      rd_kafka_error_t* error = rd_kafka_produceva(rk_.get(), vu.data(), n);
+      if (!error) break;
+      const auto err = rd_kafka_error_code(error);
+      rd_kafka_error_destroy(error);
+      if (h) rd_kafka_headers_destroy(h);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) throw ConfigError(std::string("cannot publish: ") + rd_kafka_err2str(err));
+      rd_kafka_poll(rk_.get(), 10);
+    }
+    if ((++sent_ & 0xfff) == 0) rd_kafka_poll(rk_.get(), 0);
+  }
+
+  void poll() { rd_kafka_poll(rk_.get(), 0); }
+
+  /// Flushes; returns the number of records that failed.
+  std::uint64_t finish(std::chrono::milliseconds timeout) {
+    if (rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::error("publish: {} record(s) not acknowledged", rd_kafka_outq_len(rk_.get()));
+      failed_ += static_cast<std::uint64_t>(rd_kafka_outq_len(rk_.get()));
+    }
+    return failed_.load();
+  }
+
+ private:
+  std::atomic<std::uint64_t> failed_{0};
+  KafkaHandle rk_;
+  std::map<std::string, KafkaTopic> topics_;
+  std::uint64_t sent_ = 0;
+};
+
+/// Paces records by their event time and reports progress.
+class Pacer {
+ public:
+  explicit Pacer(const PublishOptions& o) : o_(o), wall_start_(Clock::now()), next_progress_(wall_start_) {}
+
+  bool stopped() const { return o_.stop && o_.stop->load(); }
+
+  /// Waits until the record at event time `t` is due (calling `idle` while
+  /// waiting). False when stopped meanwhile.
+  bool wait(TimeNs t, const std::function<void()>& idle) {
+    if (!first_) {
+      first_ = t;
+      anchor_ = Clock::now();
+    }
+    last_ = std::max(last_, t);
+    if (o_.speed <= 0) return !stopped();
+    const auto due = anchor_ + std::chrono::nanoseconds(
+                                   static_cast<TimeNs>(static_cast<double>(t - *first_) / o_.speed));
+    while (Clock::now() < due) {
+      if (stopped()) return false;
+      idle();
+      progress(false);
+      std::this_thread::sleep_until(std::min(due, Clock::now() + std::chrono::milliseconds(50)));
+    }
+    return !stopped();
+  }
+
+  void count(std::size_t bytes) {
+    ++records_;
+    bytes_ += bytes;
+    if ((records_ & 0xff) == 0) progress(false);
+  }
+
+  void progress(bool force) {
+    if (!o_.on_progress) return;
+    const auto now = Clock::now();
+    if (!force && now < next_progress_) return;
+    next_progress_ = now + o_.progress_interval;
+    o_.on_progress(PublishProgress{records_, bytes_, first_ ? last_ - *first_ : 0,
+                                   std::chrono::duration<double>(now - wall_start_).count()});
+  }
+
+  [[nodiscard]] bool at_limit() const { return o_.limit != 0 && records_ >= o_.limit; }
+  [[nodiscard]] TimeNs span() const { return first_ ? last_ - *first_ : 0; }
+  /// Wall time from the first published record (records skipped before a window do not count).
+  [[nodiscard]] double seconds() const {
+    return std::chrono::duration<double>(Clock::now() - (first_ ? anchor_ : wall_start_)).count();
+  }
+  [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  const PublishOptions& o_;
+  Clock::time_point wall_start_, anchor_, next_progress_;
+  std::optional<TimeNs> first_;
+  TimeNs last_ = 0;
+  std::uint64_t records_ = 0, bytes_ = 0;
+};
+
+TimeNs session_time(const Input& in) {
+  return std::visit([](const auto& r) { return r.session_time_ns; }, in);
+}
+
+/// The event-time merge of the sources with the window, limit and stop
+/// options applied. `emit(session, input)` publishes one record,
+/// `emit_dead(dead_letter)` one rejected line; `idle()` runs while waiting.
+template <typename Emit, typename EmitDead, typename Idle>
+void merge_sources(std::vector<std::unique_ptr<sources::RecordSource>>& srcs, const PublishOptions& o, Pacer& pacer,
+                   Emit&& emit, EmitDead&& emit_dead, Idle&& idle) {
+  auto drain_dead = [&] {
+    if (!o.dead_letters) return;
+    for (const auto& d : *o.dead_letters) emit_dead(d);
+    o.dead_letters->clear();
+  };
+  std::vector<std::optional<Input>> pending(srcs.size());
+  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
+  auto advance = [&](std::size_t i) {
+    while (true) {
+      pending[i] = srcs[i]->next();
+      drain_dead();
+      if (!pending[i]) return;
+      const TimeNs st = session_time(*pending[i]);
+      if (o.to_ns && st > *o.to_ns) {  // sources are in time order: this one is done
+        pending[i].reset();
+        return;
+      }
+      if (o.from_ns && st < *o.from_ns) continue;
+      heads.push({event_time(*pending[i]), i});
+      return;
+    }
+  };
+  for (std::size_t i = 0; i < srcs.size(); ++i) advance(i);
+  const std::function<void()> idle_fn = idle;
+  while (!heads.empty() && !pacer.at_limit()) {
+    const Head h = heads.top();
+    heads.pop();
+    if (!pacer.wait(h.t, idle_fn)) break;
+    emit(srcs[h.source]->session_id(), *pending[h.source]);
+    advance(h.source);
+  }
+}
+
 }  // namespace
 
 PublishStats publish_sources(std::vector<std::unique_ptr<sources::RecordSource>> srcs, const std::string& brokers,
                              const TopicNames& topics, const PublishOptions& options) {
-  std::atomic<std::uint64_t> failed{0};
-  KafkaConf conf;
-  conf.set("bootstrap.servers", brokers);
-  conf.set_all(default_producer_properties());
-  conf.set("linger.ms", options.speed == 0 ? "20" : "1");
-  conf.set("queue.buffering.max.messages", "1000000");
-  conf.set_all(options.kafka);
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
-  rd_kafka_conf_set_opaque(conf.get(), &failed);
-  KafkaHandle producer = conf.create(RD_KAFKA_PRODUCER);
-  ensure_reachable(producer.get(), brokers, std::chrono::seconds(10));
-  KafkaTopic telemetry(rd_kafka_topic_new(producer.get(), topics.telemetry.c_str(), nullptr));
-  KafkaTopic timing(rd_kafka_topic_new(producer.get(), topics.timing.c_str(), nullptr));
-
+  Producer producer(brokers, options);
+  rd_kafka_topic_t* telemetry = producer.topic(topics.telemetry);
+  rd_kafka_topic_t* timing = producer.topic(topics.timing);
   Codec codec;
-  std::vector<std::optional<Input>> pending(srcs.size());
-  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
-  for (std::size_t i = 0; i < srcs.size(); ++i) {
-    pending[i] = srcs[i]->next();
-    if (pending[i]) heads.push({event_time(*pending[i]), i});
-  }
   PublishStats stats;
-  const auto wall_start = std::chrono::steady_clock::now();
-  const TimeNs event_start = heads.empty() ? 0 : heads.top().t;
-  while (!heads.empty() && !(options.stop && options.stop->load())) {
-    Head h = heads.top();
-    heads.pop();
-    const Input& input = *pending[h.source];
-    if (options.speed > 0) {
-      auto due = wall_start + std::chrono::nanoseconds(static_cast<TimeNs>(
-                                  static_cast<double>(h.t - event_start) / options.speed));
-      if (due > std::chrono::steady_clock::now()) {
-        rd_kafka_poll(producer.get(), 0);
-        std::this_thread::sleep_until(due);
-      }
+  Pacer pacer(options);
+  merge_sources(
+      srcs, options, pacer,
+      [&](const std::string& session, const Input& input) {
+        auto bytes = codec.encode(session, input);
+        const bool is_sample = std::holds_alternative<TelemetrySample>(input);
+        producer.send(is_sample ? telemetry : timing, RD_KAFKA_PARTITION_UA, session,
+                      std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), nullptr);
+        ++(is_sample ? stats.telemetry : stats.timing);
+        pacer.count(session.size() + bytes.size());
+      },
+      [&](const DeadLetter& d) {
+        Headers h;
+        for (const auto& [k, v] : d.headers) h.emplace_back(k, v);
+        producer.send(producer.topic(topics.dead_letter), RD_KAFKA_PARTITION_UA, d.key, d.value, &h);
+        ++stats.dead_letter;
+      },
+      [&] { producer.poll(); });
+  pacer.progress(true);
+  stats.failed = producer.finish(options.flush_timeout);
+  stats.bytes = pacer.bytes();
+  stats.event_span_ns = pacer.span();
+  stats.seconds = pacer.seconds();
+  return stats;
+}
+
+PublishStats publish_recording(RecordingReader& recording, const std::string& brokers, const TopicNames& topics,
+                               const PublishOptions& options) {
+  Producer producer(brokers, options);
+  PublishStats stats;
+  Pacer pacer(options);
+  std::vector<rd_kafka_topic_t*> targets;  // by recorded topic id
+  std::vector<std::uint64_t*> counters;
+  RecordedRecord r;
+  std::optional<std::int64_t> first_ms;
+  while (!pacer.at_limit() && recording.next(r)) {
+    while (targets.size() < recording.topics().size()) {
+      const std::string& name = recording.topics()[targets.size()];
+      auto it = options.topic_map.find(name);
+      const std::string& target = it == options.topic_map.end() ? name : it->second;
+      targets.push_back(producer.topic(target));
+      counters.push_back(target == topics.telemetry     ? &stats.telemetry
+                         : target == topics.timing      ? &stats.timing
+                         : target == topics.dead_letter ? &stats.dead_letter
+                                                        : &stats.other);
     }
-    const std::string& session = srcs[h.source]->session_id();
-    auto bytes = codec.encode(session, input);
-    const bool is_sample = std::holds_alternative<TelemetrySample>(input);
-    while (rd_kafka_produce(is_sample ? telemetry.get() : timing.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                            const_cast<std::uint8_t*>(bytes.data()), bytes.size(), session.data(), session.size(),
-                            nullptr) != 0) {
-      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        throw ConfigError(std::string("cannot publish: ") + rd_kafka_err2str(rd_kafka_last_error()));
-      }
-      rd_kafka_poll(producer.get(), 10);
-    }
-    ++(is_sample ? stats.telemetry : stats.timing);
-    if (((stats.telemetry + stats.timing) & 0xfff) == 0) rd_kafka_poll(producer.get(), 0);
-    pending[h.source] = srcs[h.source]->next();
-    if (pending[h.source]) heads.push({event_time(*pending[h.source]), h.source});
+    if (!first_ms) first_ms = r.timestamp_ms;
+    const TimeNs rel = (r.timestamp_ms - *first_ms) * 1'000'000;
+    if (options.from_ns && rel < *options.from_ns) continue;
+    if (options.to_ns && rel > *options.to_ns) break;
+    if (!pacer.wait(r.timestamp_ms * 1'000'000, [&] { producer.poll(); })) break;
+    auto view = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
+      if (!s) return std::nullopt;
+      return std::string_view(*s);
+    };
+    producer.send(targets[r.topic_id], options.keep_partitions && r.partition >= 0 ? r.partition : RD_KAFKA_PARTITION_UA,
+                  view(r.key), view(r.value), &r.headers);
+    ++*counters[r.topic_id];
+    pacer.count((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0));
   }
-  if (rd_kafka_flush(producer.get(), static_cast<int>(options.flush_timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    spdlog::error("publish: {} record(s) not acknowledged", rd_kafka_outq_len(producer.get()));
-    failed += static_cast<std::uint64_t>(rd_kafka_outq_len(producer.get()));
-  }
-  stats.failed = failed.load();
-  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  pacer.progress(true);
+  stats.failed = producer.finish(options.flush_timeout);
+  stats.bytes = pacer.bytes();
+  stats.event_span_ns = pacer.span();
+  stats.seconds = pacer.seconds();
+  return stats;
+}
+
+PublishStats record_sources(std::vector<std::unique_ptr<sources::RecordSource>> srcs, const TopicNames& topics,
+                            RecordingWriter& out, const PublishOptions& options) {
+  PublishOptions o = options;
+  o.speed = 0;
+  Codec codec;
+  PublishStats stats;
+  Pacer pacer(o);
+  const std::uint16_t telemetry = out.topic_id(topics.telemetry);
+  const std::uint16_t timing = out.topic_id(topics.timing);
+  RecordedRecord r;
+  merge_sources(
+      srcs, o, pacer,
+      [&](const std::string& session, const Input& input) {
+        auto bytes = codec.encode(session, input);
+        const bool is_sample = std::holds_alternative<TelemetrySample>(input);
+        r.topic_id = is_sample ? telemetry : timing;
+        r.timestamp_ms = event_time(input) / 1'000'000;
+        r.key = session;
+        r.value.emplace(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        r.headers.clear();
+        out.write(r);
+        ++(is_sample ? stats.telemetry : stats.timing);
+        pacer.count(session.size() + bytes.size());
+      },
+      [&](const DeadLetter& d) {
+        r.topic_id = out.topic_id(topics.dead_letter);
+        r.key = d.key;
+        r.value = d.value;
+        r.headers.clear();
+        for (const auto& [k, v] : d.headers) r.headers.emplace_back(k, v);
+        out.write(r);
+        ++stats.dead_letter;
+      },
+      [] {});
+  pacer.progress(true);
+  stats.bytes = pacer.bytes();
+  stats.event_span_ns = pacer.span();
+  stats.seconds = pacer.seconds();
   return stats;
 }
 

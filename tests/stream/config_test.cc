@@ -97,3 +97,24 @@ TEST(Config, ShippedExampleLoadsToTheDefaults) {
 
 }  // namespace
 }  // namespace boxcall::stream
+
+namespace boxcall::stream {
+namespace {
+
+TEST(Config, ModelsSection) {
+  auto path = write_temp("[models]\ndir = \"/srv/models\"\nreload_interval = \"1m\"\nfallback = \"rules\"\n");
+  StreamConfig c;
+  EXPECT_TRUE(c.processor.models.dir.empty());
+  EXPECT_EQ(c.processor.models.fallback, "none");
+  load_toml(path, c);
+  EXPECT_EQ(c.processor.models.dir, "/srv/models");
+  EXPECT_EQ(c.processor.models.reload_interval.count(), 60000);
+  EXPECT_EQ(c.processor.models.fallback, "rules");
+  validate(c);
+  c.processor.models.fallback = "guess";
+  EXPECT_THROW(validate(c), ConfigError);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace boxcall::stream

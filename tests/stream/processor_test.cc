@@ -274,3 +274,69 @@ TEST_F(ProcessorTest, CommitsOnlyPastAcknowledgedOutputsAndEndedSessions) {
 
 }  // namespace
 }  // namespace boxcall::stream
+
+// ------------------------------------------------------------------ strategy wiring
+
+#include "../infer/fake_predictor.h"
+
+namespace boxcall::stream {
+namespace {
+
+TEST_F(ProcessorTest, LapFeaturesAlsoDriveTheStrategyWhosePredictionsAndAlertsGoToTheirTopics) {
+  auto model = std::make_shared<infer::testing::FakePredictor>();
+  MemoryPublisher publisher;
+  Processor processor(config_, publisher, metrics_, clock_,
+                      [model]() -> std::shared_ptr<const infer::Predictor> { return model; });
+  processor.assign(InputTopic::Telemetry, 0);
+  processor.assign(InputTopic::Timing, 0);
+  processor.partition_eof(InputTopic::Telemetry, 0);
+  processor.partition_eof(InputTopic::Timing, 0);
+  std::array<std::int64_t, 2> offsets{0, 0};
+  auto feed_to = [&](const Input& in) {
+    auto topic = std::holds_alternative<TelemetrySample>(in) ? InputTopic::Telemetry : InputTopic::Timing;
+    auto bytes = codec_.encode(kSession, in);
+    std::vector<std::uint8_t> copy(bytes.begin(), bytes.end());
+    processor.process(RecordRef{topic, 0, offsets[static_cast<std::size_t>(topic)]++, as_bytes(kSession),
+                                as_bytes(std::span<const std::uint8_t>(copy)), -1});
+  };
+  const TimeNs start = 10 * kNsPerSecond;
+  feed_to(Input(timing(0, start, SessionInfo{57, "Started", "test"})));
+  for (int i = 0; i < 10; ++i) feed_to(Input(sample(1, start + i * kNsPerSecond + 1)));
+  LapCompleted lap;
+  lap.lap = 1;
+  lap.lap_time_s = 10.0;
+  lap.lap_start_session_ns = start;
+  lap.compound = Compound::Soft;
+  lap.tyre_life = 1;
+  lap.stint = 1;
+  lap.track_status = "1";
+  feed_to(Input(timing(1, start + 10 * kNsPerSecond, lap)));
+  feed_to(Input(sample(1, start + 10 * kNsPerSecond + 500'000'000)));
+
+  ASSERT_EQ(publisher.of(OutputTopic::Features).size(), 1U);
+  auto predictions = publisher.of(OutputTopic::Predictions);
+  ASSERT_EQ(predictions.size(), 1U);
+  const auto* p = wire::GetEnvelope(predictions[0]->value.data())->payload_as_StrategyPrediction();
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->lap(), 1);
+  EXPECT_EQ(predictions[0]->key, kSession);
+
+  // The feed stops (processing time): one critical feed-stall alert on the alerts topic
+  // (the idle flush at 2 s releases the last buffered sample: 5 s of stall from there).
+  for (int i = 0; i < 80; ++i) {
+    clock_.advance(std::chrono::milliseconds(100));
+    processor.tick();
+  }
+  // (The fixture's samples repeat the very same values at 200 km/h: a stuck sensor too.)
+  std::vector<std::string> kinds;
+  for (const auto* o : publisher.of(OutputTopic::Alerts)) {
+    const auto* a = wire::GetEnvelope(o->value.data())->payload_as_Alert();
+    ASSERT_NE(a, nullptr);
+    EXPECT_TRUE(a->active());
+    kinds.push_back(a->kind()->str());
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"stuck_sensor", "feed_stall"}));
+}
+
+}  // namespace
+}  // namespace boxcall::stream

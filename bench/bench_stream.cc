@@ -1,0 +1,151 @@
+// Stream-layer micro benchmarks: decode one record (FlatBuffers, JSON) and
+// the processor's whole per-record path (decode, validate, order, per-car
+// state update, snapshot/lap outputs encoded) with an in-memory Publisher.
+// Inputs: the deterministic synthetic race (bench/synth_feed.h), pre-encoded
+// in chunks so that generation is outside the timed region.
+//
+//   cmake --build build-bench --target bench_stream && build-bench/bench/bench_stream
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "memory_publisher.h"
+#include "synth_feed.h"
+
+namespace {
+using namespace boxcall;
+
+/// A chunk of encoded records, owned (the feed's spans are copied out).
+struct Chunk {
+  std::vector<std::uint8_t> bytes;
+  struct Rec {
+    std::size_t begin, size, session;
+    stream::InputTopic topic;
+  };
+  std::vector<Rec> recs;
+  std::vector<std::string> sessions;
+  std::size_t samples = 0;
+
+  /// Refills from `feed`; false when the feed is exhausted before anything was read.
+  bool fill(bench::SynthFeed& feed, std::size_t n) {
+    bytes.clear();
+    recs.clear();
+    samples = 0;
+    bench::EncodedRecord r;
+    while (recs.size() < n && feed.next(r)) {
+      if (r.session_index >= sessions.size()) sessions.resize(r.session_index + 1);
+      if (sessions[r.session_index].empty()) sessions[r.session_index] = *r.session;
+      recs.push_back({bytes.size(), r.value.size(), r.session_index, r.topic});
+      bytes.insert(bytes.end(), r.value.begin(), r.value.end());
+      if (r.topic == stream::InputTopic::Telemetry) ++samples;
+    }
+    return !recs.empty();
+  }
+  [[nodiscard]] std::span<const std::uint8_t> value(const Rec& r) const { return {bytes.data() + r.begin, r.size}; }
+};
+
+std::string session_prefix(int round) {
+  std::string p = "p";
+  p += std::to_string(round);  // (not "p" + ...: GCC 12's -Wrestrict false positive)
+  return p;
+}
+
+/// 100,000 records of the middle of a race (laps running, every record type present).
+const Chunk& decode_corpus() {
+  static const Chunk chunk = [] {
+    bench::SynthFeed feed(1, 57, 7);
+    Chunk c;
+    (void)c.fill(feed, 50'000);  // skip the grid and lap 1
+    (void)c.fill(feed, 100'000);
+    return c;
+  }();
+  return chunk;
+}
+
+void BM_DecodeFlatBuffers(benchmark::State& state) {
+  const Chunk& c = decode_corpus();
+  stream::Codec codec;
+  std::size_t i = 0;
+  std::uint64_t errors = 0;
+  for (auto _ : state) {
+    auto decoded = codec.decode(stream::as_bytes(c.value(c.recs[i])));
+    errors += !decoded.ok();
+    benchmark::DoNotOptimize(decoded);
+    if (++i == c.recs.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["bytes_per_record"] = static_cast<double>(c.bytes.size()) / static_cast<double>(c.recs.size());
+  state.counters["errors"] = static_cast<double>(errors);
+}
+BENCHMARK(BM_DecodeFlatBuffers);
+
+void BM_DecodeJson(benchmark::State& state) {
+  const Chunk& c = decode_corpus();
+  stream::Codec codec;
+  std::vector<std::string> json;
+  std::size_t total = 0;
+  for (std::size_t k = 0; k < 20'000; ++k) {
+    json.push_back(codec.to_json(stream::as_bytes(c.value(c.recs[k]))).value());
+    total += json.back().size();
+  }
+  std::size_t i = 0;
+  std::uint64_t errors = 0;
+  for (auto _ : state) {
+    auto decoded = codec.decode(stream::as_bytes(std::string_view(json[i])));
+    errors += !decoded.ok();
+    benchmark::DoNotOptimize(decoded);
+    if (++i == json.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["bytes_per_record"] = static_cast<double>(total) / static_cast<double>(json.size());
+  state.counters["errors"] = static_cast<double>(errors);
+}
+BENCHMARK(BM_DecodeJson);
+
+// The "decode + per-sample state update" path: Processor::process for every
+// record of `sessions` concurrent races (99 % of records are samples), outputs
+// encoded and handed to an in-memory publisher. One iteration = one record.
+void BM_ProcessorPerRecord(benchmark::State& state) {
+  const int sessions = static_cast<int>(state.range(0));
+  constexpr std::size_t kChunk = 200'000;
+  SteadyClock clock;
+  stream::StreamMetrics metrics;
+  bench::CountingPublisher publisher;
+  stream::Processor processor(stream::ProcessorConfig{}, publisher, metrics, clock);
+  bench::ProcessorDriver driver(processor);
+  int round = 0;
+  auto feed = std::make_unique<bench::SynthFeed>(sessions, 57, 11, session_prefix(round));
+  Chunk chunk;
+  (void)chunk.fill(*feed, kChunk);
+  std::size_t i = 0;
+  std::uint64_t samples = 0;
+  for (auto _ : state) {
+    if (i == chunk.recs.size()) {
+      state.PauseTiming();
+      if (!chunk.fill(*feed, kChunk)) {
+        ++round;
+        feed = std::make_unique<bench::SynthFeed>(sessions, 57, 11 + round, session_prefix(round));
+        chunk.sessions.clear();
+        (void)chunk.fill(*feed, kChunk);
+      }
+      i = 0;
+      state.ResumeTiming();
+    }
+    const auto& r = chunk.recs[i++];
+    driver.feed(chunk.sessions[r.session], r.topic, chunk.value(r));
+    samples += r.topic == stream::InputTopic::Telemetry;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["sample_share"] = static_cast<double>(samples) / static_cast<double>(state.iterations());
+  state.counters["outputs_per_record"] =
+      static_cast<double>(publisher.outputs[0] + publisher.outputs[1] + publisher.outputs[2]) /
+      static_cast<double>(state.iterations());
+  state.counters["dead_letters"] = static_cast<double>(publisher.dead_letters);
+}
+BENCHMARK(BM_ProcessorPerRecord)->Arg(1)->Arg(100)->ArgName("sessions");
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,50 @@
+#pragma once
+// An in-memory Publisher for benchmarks: every output is "acknowledged" at
+// once (its pin is dropped, as the runner does on the delivery report), and
+// only counts and bytes are kept, so the processor's cost is measured alone.
+#include <array>
+#include <cstdint>
+
+#include "stream/processor.h"
+
+namespace boxcall::bench {
+
+class CountingPublisher final : public stream::Publisher {
+ public:
+  void publish(stream::OutputTopic topic, std::string_view, std::span<const std::uint8_t> value,
+               std::shared_ptr<stream::Pin>, std::int64_t) override {
+    ++outputs[static_cast<std::size_t>(topic)];
+    bytes += value.size();
+  }
+  void dead_letter(const stream::RecordRef&, const Error&, std::shared_ptr<stream::Pin>) override { ++dead_letters; }
+  std::array<std::uint64_t, stream::kOutputTopics> outputs{};
+  std::uint64_t bytes = 0;
+  std::uint64_t dead_letters = 0;
+};
+
+/// Feeds one encoded record to the processor as the live consumer would: a
+/// single partition per input topic; the timing partition is read to its end
+/// after each timing record (it is sparse, so a caught-up consumer sees its
+/// EOF almost at once), which lets telemetry through without waiting.
+class ProcessorDriver {
+ public:
+  explicit ProcessorDriver(stream::Processor& p) : p_(p) {
+    p_.assign(stream::InputTopic::Telemetry, 0);
+    p_.assign(stream::InputTopic::Timing, 0);
+    p_.partition_eof(stream::InputTopic::Timing, 0);
+  }
+  void feed(const std::string& session, stream::InputTopic topic, std::span<const std::uint8_t> value,
+            std::int64_t timestamp_ms = -1) {
+    auto& offset = offsets_[static_cast<std::size_t>(topic)];
+    stream::RecordRef rec{
+        topic, 0, offset++, stream::as_bytes(std::string_view(session)), stream::as_bytes(value), timestamp_ms};
+    p_.process(rec);
+    if (topic == stream::InputTopic::Timing) p_.partition_eof(stream::InputTopic::Timing, 0);
+  }
+
+ private:
+  stream::Processor& p_;
+  std::array<std::int64_t, stream::kInputTopics> offsets_{};
+};
+
+}  // namespace boxcall::bench

@@ -1,0 +1,98 @@
+#include "infer/xgb_predictor.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <system_error>
+
+#include "infer/model_features.h"
+
+namespace boxcall::infer {
+namespace fs = std::filesystem;
+
+XgbPredictor::XgbPredictor(XgbModel lap_time, XgbModel pit)
+    : lap_time_(std::move(lap_time)),
+      pit_(std::move(pit)),
+      version_(lap_time_.metadata().version + "+" + pit_.metadata().version) {}
+
+std::optional<double> XgbPredictor::next_lap_s(const LapContext& ctx) const {
+  const auto ref = reference_lap_s(ctx);
+  if (!ref) return std::nullopt;
+  std::array<float, kMaxFeatures> x{};
+  fill_features(ModelKind::LapTimeDelta, ctx, x);
+  const auto delta = lap_time_.predict(std::span<const float>(x.data(), lap_time_.feature_count()));
+  if (!delta || !std::isfinite(*delta)) return std::nullopt;
+  return *ref + *delta;
+}
+
+std::optional<double> XgbPredictor::lap_s_at(const LapContext& ctx, Compound compound, std::int32_t tyre_age,
+                                             double fuel_kg) const {
+  // The same model on a hypothetical lap: the car on `compound` aged
+  // `tyre_age` carrying `fuel_kg`, green track. A compound change drops the
+  // stint's own slope (it belongs to the old tyres).
+  LapContext h = ctx;
+  if (compound != ctx.lap.compound) {
+    h.lap.deg_slope_s_per_lap.reset();
+    h.lap.stint = ctx.lap.stint.value_or(1) + 1;
+  }
+  h.lap.compound = compound;
+  h.lap.tyre_age = tyre_age;
+  h.lap.fuel_kg_est = fuel_kg;
+  h.track_status = TrackStatus::Green;
+  return next_lap_s(h);
+}
+
+std::optional<double> XgbPredictor::pit_within_3(const LapContext& ctx) const {
+  std::array<float, kMaxFeatures> x{};
+  fill_features(ModelKind::PitWithin3, ctx, x);
+  const auto p = pit_.predict(std::span<const float>(x.data(), pit_.feature_count()));
+  if (!p || !std::isfinite(*p)) return std::nullopt;
+  return std::clamp(*p, 0.0, 1.0);
+}
+
+Result<std::shared_ptr<const XgbPredictor>> load_predictor(const fs::path& dir) {
+  auto lap = XgbModel::load(dir / kLapTimeModelFile, kind_name(ModelKind::LapTimeDelta),
+                            feature_names(ModelKind::LapTimeDelta));
+  if (!lap) return lap.error();
+  auto pit =
+      XgbModel::load(dir / kPitModelFile, kind_name(ModelKind::PitWithin3), feature_names(ModelKind::PitWithin3));
+  if (!pit) return pit.error();
+  return std::shared_ptr<const XgbPredictor>(
+      std::make_shared<XgbPredictor>(std::move(lap).value(), std::move(pit).value()));
+}
+
+ModelStore::Stamps ModelStore::stamps() const {
+  Stamps s{};
+  const std::array<fs::path, 4> files{dir_ / kLapTimeModelFile, metadata_path(dir_ / kLapTimeModelFile),
+                                      dir_ / kPitModelFile, metadata_path(dir_ / kPitModelFile)};
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    std::error_code ec;
+    s[i].time = fs::last_write_time(files[i], ec);
+    if (ec) s[i].time = {};
+    s[i].size = fs::file_size(files[i], ec);
+    if (ec) s[i].size = 0;
+  }
+  return s;
+}
+
+Result<std::unique_ptr<ModelStore>> ModelStore::open(fs::path dir) {
+  std::unique_ptr<ModelStore> store(new ModelStore(std::move(dir)));
+  store->seen_ = store->stamps();
+  auto p = load_predictor(store->dir_);
+  if (!p) return p.error();
+  store->current_.store(std::move(p).value());
+  return store;
+}
+
+Result<bool> ModelStore::maybe_reload() {
+  std::lock_guard lock(reload_mutex_);
+  const Stamps now = stamps();
+  if (now == seen_) return false;
+  seen_ = now;  // a failed load is not retried until the files change again
+  auto p = load_predictor(dir_);
+  if (!p) return p.error();  // the caller reports it; current() is unchanged
+  current_.store(std::move(p).value());
+  return true;
+}
+
+}  // namespace boxcall::infer
