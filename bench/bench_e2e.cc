@@ -7,6 +7,7 @@
 //     earliest offset until it consumed every record and drained: events/s.
 //     The topics stay for the peer, which reads the very same records.
 //
+//     --consumer key=value (repeatable) overrides a librdkafka consumer property (diagnostics).
 //     --laps-out FILE writes boxcall's LapFeatures as JSON lines (to compare with the peer's rows).
 //
 //   bench_e2e topics --brokers B --prefix P [--partitions K]   (creates the topics only)
@@ -94,6 +95,7 @@ struct Args {
   double rate = 0;
   double seconds = 15;
   double warmup = 2;
+  std::map<std::string, std::string> consumer;  ///< --consumer key=value: librdkafka overrides (diagnostics)
   std::string laps_out;  ///< throughput: write boxcall's LapFeatures (JSON lines) here, to compare with the peer
 };
 
@@ -123,6 +125,8 @@ Args parse(int argc, char** argv) {
       a.warmup = std::stod(v);
     else if (k == "--laps-out")
       a.laps_out = v;
+    else if (k == "--consumer" && v.find('=') != std::string::npos)
+      a.consumer[v.substr(0, v.find('='))] = v.substr(v.find('=') + 1);
     else
       throw ConfigError("unknown option " + k);
   }
@@ -141,6 +145,7 @@ stream::StreamConfig runner_config(const Args& a) {
   c.topics.alerts = a.prefix + "-alerts";
   c.topics.dead_letter = a.prefix + "-dead-letter";
   c.metrics_address.clear();
+  c.kafka_consumer = a.consumer;
   return c;
 }
 

@@ -4,6 +4,7 @@
 // production feature lists) on deterministic synthetic rows, saves them with
 // their metadata and loads them through infer::load_predictor, exactly as the
 // live path does. Scoring cost depends on the trees' shape, not on what they learnt.
+// BOXCALL_BENCH_MODELS=DIR loads a model directory instead (e.g. models/).
 //
 //   cmake --build build-bench --target bench_infer && build-bench/bench/bench_infer
 #include <benchmark/benchmark.h>
@@ -11,6 +12,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -79,6 +81,15 @@ std::shared_ptr<const infer::XgbPredictor> predictor() {
   // Deliberately never destroyed: freeing a booster from a static destructor
   // runs after XGBoost's own statics are gone and crashes at exit.
   static const auto* p = new std::shared_ptr<const infer::XgbPredictor>([] {
+    if (const char* models = std::getenv("BOXCALL_BENCH_MODELS");
+        models && *models) {  // e.g. models/ of `boxcall train`
+      auto loaded = infer::load_predictor(models);
+      if (!loaded) {
+        std::fprintf(stderr, "bench_infer: %s\n", loaded.error().detail.c_str());
+        std::abort();
+      }
+      return loaded.value();
+    }
     std::string name = "boxcall-bench-models-";
     name += std::to_string(::getpid());  // (not "..." + ...: GCC 12's -Wrestrict false positive)
     const fs::path dir = fs::temp_directory_path() / name;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -35,6 +36,8 @@ struct RunArgs {
   double speed = 10.0;
   std::uint64_t seed = 1;
   int partitions = 4;
+  std::optional<std::string> models;
+  bool no_models = false;
 };
 
 void setup_logging(const stream::StreamConfig& c) {
@@ -59,6 +62,13 @@ int run_job(const RunArgs& a) {
   if (a.log_format) config.log_format = *a.log_format;
   if (a.log_level) config.log_level = *a.log_level;
   stream::apply_kafka_overrides(a.kafka_overrides, config);
+  if (a.models) config.processor.models.dir = *a.models;
+  if (a.no_models) {
+    config.processor.models.dir.clear();
+  } else if (config.processor.models.dir.empty() && std::filesystem::is_directory(BOXCALL_DEFAULT_MODELS_DIR)) {
+    // Nothing configured: the models shipped with boxcall (trained by `boxcall train`, see docs/models.md).
+    config.processor.models.dir = BOXCALL_DEFAULT_MODELS_DIR;
+  }
   stream::validate(config);
   std::optional<std::chrono::milliseconds> duration;
   if (!a.duration.empty()) duration = stream::parse_duration(a.duration, "--duration");
@@ -149,6 +159,11 @@ void register_run(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--log-level", args->log_level, "Log level: trace, debug, info, warn, error");
   cmd->add_option("-d,--duration", args->duration, "Stop cleanly after this long, e.g. 60s (default: until SIGINT/SIGTERM)");
   cmd->add_flag("-p,--print", args->print, "Write every published output as one JSON line on stdout");
+  cmd->add_option("--models", args->models,
+                  "Model directory (boxcall train output); default: the models shipped with boxcall");
+  cmd->add_flag("--no-models", args->no_models,
+                "Run without models: no strategy predictions (alerts still run), or the rules of "
+                "models.fallback = \"rules\"");
   cmd->add_option("--sessions", args->sessions, "Embedded mode: number of synthetic sessions (default 1)");
   cmd->add_option("--speed", args->speed, "Embedded mode: synthetic race speed-up over real time (default 10; 0 max)");
   cmd->add_option("--seed", args->seed, "Embedded mode: synthetic race seed (default 1)");
