@@ -19,7 +19,7 @@
 #include "features/session_engine.h"
 #include "infer/priors.h"
 #include "infer/rules_predictor.h"
-#include "infer/strategy.h"
+#include "infer/pipeline.h"
 #include "infer/xgb_predictor.h"
 #include "sources/fastf1_reader.h"
 
@@ -133,13 +133,11 @@ int run_backtest(const BacktestOptions& o) {
     features::FeatureConfig fc;
     fc.scheduled_laps = reader.scheduled_laps();
     fc.snapshot_period = std::chrono::nanoseconds(0);  // snapshots do not feed the strategy
-    features::SessionEngine engine(fc);
     infer::StrategyConfig sc;
     sc.scenarios = o.scenarios;
-    infer::SessionStrategy strategy(
-        reader.session_id(), sc, [predictor] { return predictor; }, priors);
+    infer::SessionPipeline pipeline(
+        reader.session_id(), fc, sc, [predictor] { return predictor; }, priors);
     CollectingSink sink;
-    infer::StrategyTee tee(sink, strategy);
     std::uint64_t invalid = 0;
     while (auto record = reader.next()) {
       // Same records as the live path: what fails validation is dead-lettered there, skipped here.
@@ -149,16 +147,11 @@ int run_backtest(const BacktestOptions& o) {
       }
       const TimeNs t = event_time(*record);
       if (auto* sample = std::get_if<TelemetrySample>(&*record)) {
-        if (engine.on_sample(*sample, /*late=*/false, tee) == features::Placement::Accepted) {
-          strategy.on_sample(*sample, sink);
-        }
+        (void)pipeline.on_sample(*sample, /*late=*/false, sink);
       } else {
-        const auto& event = std::get<TimingEvent>(*record);
-        strategy.on_timing(event, sink);
-        engine.on_timing(event, tee);
+        pipeline.on_timing(std::get<TimingEvent>(*record), sink);
       }
-      engine.on_watermark(t, tee);
-      strategy.on_watermark(t, sink);
+      pipeline.on_watermark(t, sink);
     }
 
     std::stable_sort(sink.predictions.begin(), sink.predictions.end(),
@@ -185,8 +178,8 @@ int run_backtest(const BacktestOptions& o) {
 
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const double per_decision_us =
-        strategy.decisions() > 0
-            ? std::chrono::duration<double, std::micro>(strategy.decision_time()).count() / strategy.decisions()
+        pipeline.strategy().decisions() > 0
+            ? std::chrono::duration<double, std::micro>(pipeline.strategy().decision_time()).count() / pipeline.strategy().decisions()
             : 0.0;
     std::fprintf(stderr,
                  "backtest: session %s: %zu predictions written to %s, %zu alerts, model %s, %.0f us per decision "

@@ -228,16 +228,19 @@ struct SessionEngine::Impl {
 Placement SessionEngine::Impl::on_sample(const TelemetrySample& s, bool late) {
   CarState& c = car_state(s.car, s.driver);
   LapAccumulator& lap = c.lap;
-  if (lap.open && s.session_time_ns < lap.start_ns) return Placement::LapClosed;
+  // Before the open lap: a closed lap, unless the car has completed none yet
+  // (then it is pre-race: in no lap, but still the "sample before" lap 1).
+  const bool before_lap = lap.open && s.session_time_ns < lap.start_ns;
+  if (before_lap && c.last_completed_lap) return Placement::LapClosed;
   if (!c.has_last && !late) c.first_event_ns = s.event_time_ns;
   c.add_to_window(s);
   if (late) {
     // Order-dependent counts (gaps, transitions) need the neighbours, which
     // are gone: a late sample adds only to the order-free accumulators.
-    if (lap.open) lap.add_values(s);
+    if (lap.open && !before_lap) lap.add_values(s);
     return Placement::Accepted;
   }
-  if (lap.open) {
+  if (lap.open && !before_lap) {
     lap.add_values(s);
     if (lap.has_in_lap_last) lap.max_gap_ns = std::max(lap.max_gap_ns, s.session_time_ns - lap.in_lap_last_ns);
     lap.has_in_lap_last = true;

@@ -99,6 +99,7 @@ void load_toml(const std::string& path, StreamConfig& c) {
   dur(root["watermark"]["max_out_of_orderness"], "watermark.max_out_of_orderness", c.processor.max_out_of_orderness);
   dur(root["watermark"]["allowed_lateness"], "watermark.allowed_lateness", c.processor.allowed_lateness);
   dur(root["watermark"]["lap_close_grace"], "watermark.lap_close_grace", c.processor.lap_close_grace);
+  dur(root["watermark"]["input_idle"], "watermark.input_idle", c.processor.input_idle);
   dur(root["session"]["idle_timeout"], "session.idle_timeout", c.processor.idle_timeout);
   dur(root["session"]["expiry"], "session.expiry", c.processor.session_expiry);
   std::chrono::milliseconds snapshot(

@@ -88,6 +88,11 @@ StreamMetrics::StreamMetrics() : registry_(std::make_shared<prometheus::Registry
                    .Help("Records held in watermark reorder buffers")
                    .Register(*registry_)
                    .Add({});
+  assigned_ = &prometheus::BuildGauge()
+                   .Name("boxcall_assigned_partitions")
+                   .Help("Input partitions this instance owns in its consumer group")
+                   .Register(*registry_)
+                   .Add({});
   lag_family_ = &prometheus::BuildGauge()
                      .Name("boxcall_consumer_lag_records")
                      .Help("High watermark minus consumer position, per assigned input partition")

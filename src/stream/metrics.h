@@ -47,6 +47,8 @@ class StreamMetrics {
   void observe(Stage s, double seconds) { stage_latency_[static_cast<std::size_t>(s)]->Observe(seconds); }
   void set_active_sessions(double n) { active_sessions_->Set(n); }
   void set_buffered_records(double n) { buffered_->Set(n); }
+  void set_assigned_partitions(double n) { assigned_->Set(n); }
+  [[nodiscard]] double assigned_partitions() const { return assigned_->Value(); }
   void commit_done() { commits_->Increment(); }
 
   /// Consumer lag per assigned input partition (high watermark - position).
@@ -83,6 +85,7 @@ class StreamMetrics {
   std::array<prometheus::Histogram*, kStages> stage_latency_{};
   prometheus::Gauge* active_sessions_ = nullptr;
   prometheus::Gauge* buffered_ = nullptr;
+  prometheus::Gauge* assigned_ = nullptr;
   prometheus::Family<prometheus::Gauge>* lag_family_ = nullptr;
   prometheus::Family<prometheus::Gauge>* watermark_family_ = nullptr;
 };

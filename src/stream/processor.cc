@@ -8,6 +8,7 @@
 
 #include "base/check.h"
 #include "base/validate.h"
+#include "infer/pipeline.h"
 #include "infer/priors.h"
 #include "infer/rules_predictor.h"
 #include "infer/xgb_predictor.h"
@@ -56,6 +57,11 @@ void OffsetTracker::unpin(Key k, std::int64_t generation, std::int64_t offset) {
   auto p = it->second.pins.find(offset);
   BOXCALL_CHECK(p != it->second.pins.end(), "unpin of an offset that is not pinned");
   if (--p->second == 0) it->second.pins.erase(p);
+}
+
+std::int64_t OffsetTracker::next_offset(Key k) const {
+  auto it = parts_.find(k);
+  return it == parts_.end() ? -1 : it->second.next_offset;
 }
 
 std::int64_t OffsetTracker::generation(Key k) const {
@@ -112,19 +118,20 @@ struct Processor::Session {
   Session(std::string session_id, const ProcessorConfig& config, std::shared_ptr<OffsetTracker> tracker,
           const infer::PredictorProvider& predictor, std::shared_ptr<const infer::StrategyPriors> priors)
       : id(std::move(session_id)),
-        engine(config.features),
-        strategy(id, config.strategy, predictor, std::move(priors)),
+        pipeline(id, config.features, config.strategy, predictor, std::move(priors)),
         pin(std::make_shared<Pin>(std::move(tracker))) {}
   std::string id;
-  features::SessionEngine engine;
-  infer::SessionStrategy strategy;  // fed the same records as the engine, plus the engine's LapFeatures
+  infer::SessionPipeline pipeline;  // features and strategy: the same code as the offline twins
   std::shared_ptr<Pin> pin;
   std::array<std::optional<std::int32_t>, kInputTopics> partition;
   std::array<TimeNs, kInputTopics> newest{kNever, kNever};
   TimeNs released = kNever;  // everything at or before this event time was applied
+  TimeNs engine_time = kNever;  // event time of the newest record the pipeline was given in order
   std::vector<Pending> buffer;  // heap
   std::uint64_t seq = 0;
   std::chrono::steady_clock::time_point last_input;
+  /// Per input: when this session's last record arrived on it (or the session began).
+  std::array<std::chrono::steady_clock::time_point, kInputTopics> last_arrival{};
   std::unordered_map<std::uint16_t, CarSeen> cars;
 };
 
@@ -192,7 +199,8 @@ void Processor::assign(InputTopic topic, std::int32_t partition) {
   static std::int64_t generation = 0;
   OffsetTracker::Key k{topic, partition};
   tracker_->assign(k, ++generation);
-  at_eof_[k] = false;
+  ends_[k] = PartitionEnd{};
+  caught_up_ = false;
 }
 
 void Processor::revoke(InputTopic topic, std::int32_t partition) {
@@ -203,7 +211,8 @@ void Processor::revoke(InputTopic topic, std::int32_t partition) {
   }
   OffsetTracker::Key k{topic, partition};
   tracker_->revoke(k);
-  at_eof_.erase(k);
+  ends_.erase(k);
+  recompute_caught_up();
 }
 
 Processor::Session& Processor::session_for(std::string_view id) {
@@ -213,6 +222,7 @@ Processor::Session& Processor::session_for(std::string_view id) {
              .emplace(std::string(id),
                       std::make_unique<Session>(std::string(id), config_, tracker_, predictor_, priors_))
              .first;
+    it->second->last_arrival.fill(clock_.now());
     metrics_.set_active_sessions(static_cast<double>(sessions_.size()));
   }
   return *it->second;
@@ -231,7 +241,8 @@ void Processor::process(const RecordRef& rec) {
   metrics_.record_in(rec.topic);
   const OffsetTracker::Key key{rec.topic, rec.partition};
   tracker_->consumed(key, rec.offset);
-  at_eof_[key] = false;
+  if (auto it = ends_.find(key); it != ends_.end()) it->second.at_eof = false;
+  caught_up_ = false;
   current_timestamp_ms_ = rec.timestamp_ms;
 
   auto decoded = codec_.decode(rec.value);
@@ -258,6 +269,7 @@ void Processor::process(const RecordRef& rec) {
 void Processor::route(Session& s, const RecordRef& rec, Input&& input) {
   s.last_input = clock_.now();
   const std::size_t ti = index(rec.topic);
+  s.last_arrival[ti] = s.last_input;
   if (!s.partition[ti]) {
     s.partition[ti] = rec.partition;
     s.pin->add({rec.topic, rec.partition}, rec.offset);
@@ -292,19 +304,12 @@ void Processor::route(Session& s, const RecordRef& rec, Input&& input) {
 
 void Processor::refresh_watermark(Session& s, bool flush_all) {
   TimeNs w = kForever;
+  const auto now = clock_.now();
   for (std::size_t ti = 0; ti < kInputTopics && !flush_all; ++ti) {
-    bool idle = true;
-    if (s.partition[ti]) {
-      auto it = at_eof_.find({static_cast<InputTopic>(ti), *s.partition[ti]});
-      idle = it == at_eof_.end() || it->second;
-    } else {
-      // Not yet seen on this topic: it holds the watermark back only while an
-      // assigned partition of the topic still has unread records.
-      for (const auto& [k, eof] : at_eof_) {
-        if (k.topic == static_cast<InputTopic>(ti) && !eof) idle = false;
-      }
-    }
-    if (idle) continue;
+    // A live consumer (nothing unread anywhere) stops waiting for an input the
+    // session has been quiet on for `input_idle`. While catching up it always
+    // waits: the input's next records are already there to be read.
+    if (caught_up_ && now - s.last_arrival[ti] >= config_.input_idle) continue;
     const TimeNs bound = s.newest[ti] == kNever
                              ? kNever
                              : s.newest[ti] - std::chrono::nanoseconds(config_.max_out_of_orderness).count();
@@ -322,12 +327,14 @@ void Processor::refresh_watermark(Session& s, bool flush_all) {
 void Processor::release(Session& s, TimeNs watermark, bool flush_all) {
   if (watermark == kNever) return;
   const TimeNs grace = std::chrono::nanoseconds(config_.lap_close_grace).count();
-  const TimeNs newest = std::max(s.newest[0], s.newest[1]);
+  // The telemetry partition is in event-time order per session: once it is a
+  // grace past a lap end, that lap's samples of every car have arrived.
+  const TimeNs telemetry = s.newest[index(InputTopic::Telemetry)];
   while (!s.buffer.empty() && s.buffer.front().t <= watermark) {
     const Pending& head = s.buffer.front();
     if (!flush_all && head.topic == InputTopic::Timing) {
       const auto& e = std::get<TimingEvent>(head.input);
-      if (std::holds_alternative<LapCompleted>(e.body) && newest < head.t + grace) {
+      if (std::holds_alternative<LapCompleted>(e.body) && telemetry != kNever && telemetry < head.t + grace) {
         auto car = s.cars.find(e.car);
         if (car == s.cars.end() || car->second.newest_sample_arrived < head.t) {
           watermark = head.t - 1;  // hold the lap end (and what follows) for the car's telemetry
@@ -341,13 +348,16 @@ void Processor::release(Session& s, TimeNs watermark, bool flush_all) {
     current_timestamp_ms_ = p.timestamp_ms;
     apply(s, p.topic, p.input, /*late=*/false, nullptr, &p.raw, p.offset, p.partition);
   }
-  if (watermark > s.released) {
-    s.released = watermark;
-    SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
-    infer::StrategyTee tee(sink, s.strategy);
-    s.engine.on_watermark(watermark, tee);
-    s.strategy.on_watermark(watermark, sink);
-  }
+  s.released = std::max(s.released, watermark);
+}
+
+void Processor::advance(Session& s, TimeNs t, OutputSink& sink) {
+  // The pipeline's clock is the event time of the records it was given, in
+  // order, exactly as in the offline twins: rolling snapshots fall on the same
+  // records however the consumer batched them.
+  if (t <= s.engine_time) return;
+  s.engine_time = t;
+  s.pipeline.on_watermark(t, sink);
 }
 
 void Processor::apply(Session& s, InputTopic topic, const Input& input, bool late, const RecordRef* raw,
@@ -358,8 +368,7 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
                 std::span<const std::byte>(raw_copy->data(), raw_copy->size()), current_timestamp_ms_};
     reject(r, std::move(err));
   };
-  SessionSink session_sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
-  infer::StrategyTee sink(session_sink, s.strategy);
+  SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
   if (const auto* sample = std::get_if<TelemetrySample>(&input)) {
     CarSeen& car = s.cars[sample->car];
     if (sample->event_time_ns == car.last_sample_t) {
@@ -375,12 +384,12 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
       car.last_sample_t = sample->event_time_ns;
       car.last_sample_session = sample->session_time_ns;
     }
-    if (s.engine.on_sample(*sample, late, sink) == features::Placement::LapClosed) {
+    if (s.pipeline.on_sample(*sample, late, sink) == features::Placement::LapClosed) {
       return dead_letter(
           Error{Reason::Late, "late sample for a lap already closed (car " + std::to_string(sample->car) + ")"});
     }
-    if (!late) s.strategy.on_sample(*sample, session_sink);  // sensor rules need per-car order
     metrics_.applied();
+    if (!late) advance(s, sample->event_time_ns, sink);
     return;
   }
   const auto& event = std::get<TimingEvent>(input);
@@ -399,13 +408,30 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
     }
     last = event.event_time_ns;
   }
-  s.strategy.on_timing(event, session_sink);  // before the engine: the lap record precedes its features
-  s.engine.on_timing(event, sink);
+  s.pipeline.on_timing(event, sink);
   metrics_.applied();
+  if (!late) advance(s, event.event_time_ns, sink);
+}
+
+void Processor::recompute_caught_up() {
+  // Read to the end: an EOF event after the last consumed record, and nothing
+  // beyond it in the last fetch (fetched records may still wait in the queue).
+  caught_up_ = std::all_of(ends_.begin(), ends_.end(), [&](const auto& entry) {
+    const auto& [key, end] = entry;
+    return end.at_eof && (end.high_watermark < 0 || tracker_->next_offset(key) >= end.high_watermark);
+  });
+}
+
+void Processor::high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset) {
+  auto it = ends_.find({topic, partition});
+  if (it == ends_.end() || it->second.high_watermark == offset) return;
+  it->second.high_watermark = offset;
+  recompute_caught_up();
 }
 
 void Processor::partition_eof(InputTopic topic, std::int32_t partition) {
-  at_eof_[{topic, partition}] = true;
+  if (auto it = ends_.find({topic, partition}); it != ends_.end()) it->second.at_eof = true;
+  recompute_caught_up();
   for (auto& [id, s] : sessions_) {
     if (!s->buffer.empty()) refresh_watermark(*s, /*flush_all=*/false);
   }
@@ -418,12 +444,16 @@ void Processor::tick() {
     auto next = std::next(it);
     Session& s = *it->second;
     const auto silent = now - s.last_input;
-    if (silent >= config_.idle_timeout) refresh_watermark(s, /*flush_all=*/true);
+    if (silent >= config_.idle_timeout) {
+      refresh_watermark(s, /*flush_all=*/true);
+    } else if (!s.buffer.empty()) {
+      refresh_watermark(s, /*flush_all=*/false);  // an input may have become idle
+    }
     {
       SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
-      s.strategy.on_tick(now, sink);
+      s.pipeline.on_tick(now, sink);
     }
-    if (silent >= config_.session_expiry || (s.engine.finished() && silent >= config_.idle_timeout)) {
+    if (silent >= config_.session_expiry || (s.pipeline.finished() && silent >= config_.idle_timeout)) {
       evict(it);
     } else {
       buffered += s.buffer.size();

@@ -4,10 +4,12 @@
 /// outputs and dead letters out through a Publisher, offsets tracked so that
 /// only positions whose derived outputs were all acknowledged get committed.
 ///
-/// Event time: each session has a watermark W = min over its input partitions
-/// that still have unread data of (newest event time seen there - max
-/// out-of-orderness); partitions at their end (EOF) or silent past the idle
-/// timeout do not hold it back. Records are released to the feature engine in
+/// Event time: each session has a watermark W = min over its two inputs of
+/// (newest event time seen there - max out-of-orderness). While the consumer
+/// is live (every assigned partition read to its end), an input on which the
+/// session has had no record for `input_idle` does not hold W back; while it
+/// catches up, both inputs always do, so a replay or restart applies records
+/// in event-time order. A session silent past `idle_timeout` releases all. Records are released to the feature engine in
 /// event-time order once W passes them. A record arriving behind what was
 /// already released is late: within the allowed lateness it is still applied
 /// (placed in its lap if that lap is open), beyond it, or if its lap has
@@ -63,10 +65,17 @@ struct ModelsConfig {
 struct ProcessorConfig {
   std::chrono::milliseconds max_out_of_orderness{0};
   std::chrono::milliseconds allowed_lateness{5000};
+  /// When the consumer is live (every assigned partition read to its end), an
+  /// input of a session stops holding the session's watermark back after this
+  /// long without a record of that session on it (processing time). Bounds the
+  /// wait for a sparse input (timing) while protecting order against producers
+  /// that batch the two topics apart.
+  std::chrono::milliseconds input_idle{100};
   /// A lap completion is applied once its car's telemetry has passed the lap
-  /// end, or once the session's newest event is this far past it (a car whose
-  /// telemetry stopped). Keeps samples that arrive a moment after their lap's
-  /// timing event (separate partitions) in their lap.
+  /// end, or once the session's telemetry is this far past it (a car whose
+  /// telemetry stopped; sessions without telemetry are not held). Keeps samples
+  /// that arrive after their lap's timing event (separate partitions, each
+  /// batched by its producer) in their lap.
   std::chrono::milliseconds lap_close_grace{1000};
   /// A session silent this long (processing time) releases everything it holds.
   std::chrono::milliseconds idle_timeout{2000};
@@ -101,6 +110,8 @@ class OffsetTracker {
   void pin(Key k, std::int64_t generation, std::int64_t offset);
   void unpin(Key k, std::int64_t generation, std::int64_t offset);
   [[nodiscard]] std::int64_t generation(Key k) const;
+  /// The offset after the last consumed record, -1 before any.
+  [[nodiscard]] std::int64_t next_offset(Key k) const;
   /// The offset to commit for each assigned partition that consumed anything.
   [[nodiscard]] std::map<Key, std::int64_t> commit_positions() const;
 
@@ -159,8 +170,11 @@ class Processor {
 
   /// One consumed record: decoded, validated, deduplicated, ordered, applied.
   void process(const RecordRef& record);
-  /// The consumer reached the end of a partition: it no longer holds back watermarks.
+  /// The consumer reached the end of a partition.
   void partition_eof(InputTopic topic, std::int32_t partition);
+  /// The broker's high watermark of a partition, as of the consumer's last
+  /// fetch (records fetched but not yet consumed count as unread).
+  void high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset);
   /// Periodic work (processing time): idle flushes, session eviction, gauges,
   /// feed-stall alerts, model reloads.
   void tick();
@@ -179,6 +193,7 @@ class Processor {
   Session& session_for(std::string_view id);
   void route(Session& s, const RecordRef& rec, Input&& input);
   void release(Session& s, TimeNs watermark, bool flush_all);
+  void advance(Session& s, TimeNs t, OutputSink& sink);
   void apply(Session& s, InputTopic topic, const Input& input, bool late, const RecordRef* raw,
              const std::vector<std::byte>* raw_copy, std::int64_t offset, std::int32_t partition);
   void refresh_watermark(Session& s, bool flush_all);
@@ -197,7 +212,16 @@ class Processor {
   Codec codec_;
   std::shared_ptr<OffsetTracker> tracker_;
   SessionMap sessions_;
-  std::map<OffsetTracker::Key, bool> at_eof_;
+  /// Per assigned input partition: read to its end (an EOF event after the
+  /// last consumed record) and the broker's high watermark as last fetched.
+  struct PartitionEnd {
+    bool at_eof = false;
+    std::int64_t high_watermark = -1;
+  };
+  std::map<OffsetTracker::Key, PartitionEnd> ends_;
+  /// Every assigned partition is read to its end: the consumer is live.
+  bool caught_up_ = false;
+  void recompute_caught_up();
   std::int64_t current_timestamp_ms_ = -1;
   // Strategy: the model store (when models are configured) and what decisions use.
   std::shared_ptr<infer::ModelStore> models_;

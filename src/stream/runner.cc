@@ -281,6 +281,7 @@ struct Runner::Impl final : Publisher {
         if (topic) self->processor->assign(*topic, parts->elems[i].partition);
       }
       self->assigned_partitions += static_cast<std::size_t>(parts->cnt);
+      self->metrics.set_assigned_partitions(static_cast<double>(self->assigned_partitions));
       spdlog::info("assigned {} partition(s)", parts->cnt);
       rd_kafka_assign(rk, parts);
     } else {
@@ -292,6 +293,7 @@ struct Runner::Impl final : Publisher {
         if (topic) self->processor->revoke(*topic, parts->elems[i].partition);
       }
       self->assigned_partitions = 0;
+      self->metrics.set_assigned_partitions(0);
       spdlog::info("revoked {} partition(s)", parts->cnt);
       rd_kafka_assign(rk, nullptr);
     }
@@ -392,6 +394,23 @@ struct Runner::Impl final : Publisher {
     }
   }
 
+  /// The high watermarks of the last fetches (cached by librdkafka, no network):
+  /// records fetched but not yet consumed mean the consumer is not live.
+  void feed_high_watermarks() {
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    if (rd_kafka_assignment(consumer.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw) return;
+    KafkaPartitionList parts(raw);
+    for (int i = 0; i < parts->cnt; ++i) {
+      const auto& p = parts->elems[i];
+      auto topic = input_of_name(p.topic);
+      std::int64_t low = 0, high = -1;
+      if (topic && rd_kafka_get_watermark_offsets(consumer.get(), p.topic, p.partition, &low, &high) == 0 &&
+          high >= 0) {
+        processor->high_watermark(*topic, p.partition, high);
+      }
+    }
+  }
+
   void log_status() {
     spdlog::info(
         "in: telemetry={} timing={} | out: features={} predictions={} alerts={} dead-letter={} | sessions={} "
@@ -446,8 +465,10 @@ struct Runner::Impl final : Publisher {
       }
     });
     asio::steady_timer tick_timer(io), commit_timer(io), lag_timer(io), status_timer(io), stop_timer(io);
-    every(tick_timer, 100ms, [this, &opts] {
+    // Idle inputs and sessions are re-checked often: input_idle is 100 ms by default.
+    every(tick_timer, 20ms, [this, &opts] {
       processor->tick();
+      feed_high_watermarks();
       if (opts.should_stop && opts.should_stop()) begin_shutdown();
     });
     every(commit_timer, config.commit_interval, [this] { commit(/*sync=*/false); });

@@ -88,6 +88,7 @@ TEST(Config, ShippedExampleLoadsToTheDefaults) {
   EXPECT_EQ(shipped.processor.max_out_of_orderness, defaults.processor.max_out_of_orderness);
   EXPECT_EQ(shipped.processor.idle_timeout, defaults.processor.idle_timeout);
   EXPECT_EQ(shipped.processor.lap_close_grace, defaults.processor.lap_close_grace);
+  EXPECT_EQ(shipped.processor.input_idle, defaults.processor.input_idle);
   EXPECT_EQ(shipped.processor.session_expiry, defaults.processor.session_expiry);
   EXPECT_EQ(shipped.processor.features.snapshot_period, defaults.processor.features.snapshot_period);
   EXPECT_EQ(shipped.commit_interval, defaults.commit_interval);

@@ -51,6 +51,7 @@ class ProcessorTest : public ::testing::Test {
  protected:
   ProcessorTest() {
     config_.features.snapshot_period = std::chrono::nanoseconds(0);
+    config_.input_idle = std::chrono::milliseconds(0);  // EOF alone makes an input idle; see InputIdle* tests
     processor_ = std::make_unique<Processor>(config_, publisher_, metrics_, clock_);
     processor_->assign(InputTopic::Telemetry, 0);
     processor_->assign(InputTopic::Timing, 0);
@@ -83,6 +84,8 @@ class ProcessorTest : public ::testing::Test {
     RecordRef r{topic, 0, next_offset_[static_cast<std::size_t>(topic)]++, as_bytes(key),
                 as_bytes(std::span<const std::uint8_t>(copy)), -1};
     processor_->process(r);
+    // A live consumer reads each record's partition to its end right after it.
+    if (live_) processor_->partition_eof(topic, 0);
   }
   void feed(const Input& in, std::string_view key = kSession) {
     auto topic = std::holds_alternative<TelemetrySample>(in) ? InputTopic::Telemetry : InputTopic::Timing;
@@ -91,7 +94,9 @@ class ProcessorTest : public ::testing::Test {
   void feed_raw(InputTopic topic, std::string_view text, std::string_view key = kSession) {
     feed(topic, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), key);
   }
+  /// Both partitions read to the end, and from now on after every record: the consumer is live.
   void eof_all() {
+    live_ = true;
     processor_->partition_eof(InputTopic::Telemetry, 0);
     processor_->partition_eof(InputTopic::Timing, 0);
   }
@@ -122,6 +127,7 @@ class ProcessorTest : public ::testing::Test {
   Codec codec_;
   std::unique_ptr<Processor> processor_;
   std::array<std::int64_t, 2> next_offset_{0, 0};
+  bool live_ = false;
 };
 
 TEST_F(ProcessorTest, EveryBadRecordLandsInTheDeadLetterTopicWithItsReason) {
@@ -231,6 +237,7 @@ TEST_F(ProcessorTest, ALapEndOfACarWithoutTelemetryWaitsOnlyTheGrace) {
   eof_all();
   const TimeNs start = 10 * kNsPerSecond;
   feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));
+  feed(Input(sample(44, start + 1)));  // the session has telemetry (a session without any is not held)
   LapCompleted lap;
   lap.lap = 1;
   lap.lap_time_s = 10.0;
@@ -240,6 +247,43 @@ TEST_F(ProcessorTest, ALapEndOfACarWithoutTelemetryWaitsOnlyTheGrace) {
   EXPECT_TRUE(lap_features().empty());
   feed(Input(sample(44, start + 11 * kNsPerSecond + 1)));  // the session is a grace past the lap end
   EXPECT_EQ(lap_features().size(), 1U);
+}
+
+TEST_F(ProcessorTest, PreRaceSamplesReadAfterTheStartAreNotLate) {
+  eof_all();
+  const TimeNs start = 10 * kNsPerSecond;
+  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));  // the timing partition is ahead
+  feed(Input(sample(1, start - 2 * kNsPerSecond)));                   // grid samples, read later
+  feed(Input(sample(1, start - kNsPerSecond)));
+  feed(Input(sample(1, start + 1)));
+  EXPECT_TRUE(dead_letter_reasons().empty());
+  EXPECT_EQ(metrics_.applied_count(), 4);
+}
+
+TEST_F(ProcessorTest, InputIdleHoldsTelemetryUntilTheTimingInputHasBeenQuiet) {
+  // A producer wrote both topics, but the timing batch is still in flight: the
+  // timing partition reads as ended, yet the session's timing may come.
+  processor_ = std::make_unique<Processor>(
+      [&] {
+        auto c = config_;
+        c.input_idle = std::chrono::milliseconds(100);
+        return c;
+      }(),
+      publisher_, metrics_, clock_);
+  processor_->assign(InputTopic::Telemetry, 0);
+  processor_->assign(InputTopic::Timing, 0);
+  eof_all();
+  const TimeNs start = 10 * kNsPerSecond;
+  feed(Input(sample(1, start + 1)));
+  feed(Input(sample(1, start + 2 * kNsPerSecond)));
+  EXPECT_EQ(processor_->buffered_records(), 2U) << "timing has not been quiet for 100 ms yet";
+  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));  // the late batch arrives, in order
+  EXPECT_EQ(processor_->buffered_records(), 2U);
+  clock_.advance(std::chrono::milliseconds(100));
+  processor_->tick();
+  EXPECT_EQ(processor_->buffered_records(), 0U);
+  EXPECT_TRUE(dead_letter_reasons().empty());
+  EXPECT_EQ(metrics_.applied_count(), 3);
 }
 
 TEST_F(ProcessorTest, IdleTimeoutReleasesABufferedSession) {

@@ -129,7 +129,15 @@ EOF
 }
 
 random_cluster_id() {  # Kafka Uuid: 16 random bytes, URL-safe base64 without padding
-  python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))'
+  # Never starting with '-': the storage tool's argument parser would read it as an option
+  # (Kafka's own Uuid.randomUuid() avoids such ids for the same reason).
+  python3 -c '
+import base64, os
+while True:
+    u = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not u.startswith("-"):
+        print(u)
+        break'
 }
 
 kill_broker() {  # kill_broker PID TIMEOUT_SECONDS (0 = KILL at once); waits for exit
