@@ -17,9 +17,9 @@
 #include "base/result.h"
 #include "base/validate.h"
 #include "features/session_engine.h"
+#include "infer/pipeline.h"
 #include "infer/priors.h"
 #include "infer/rules_predictor.h"
-#include "infer/pipeline.h"
 #include "infer/xgb_predictor.h"
 #include "sources/fastf1_reader.h"
 
@@ -179,7 +179,8 @@ int run_backtest(const BacktestOptions& o) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const double per_decision_us =
         pipeline.strategy().decisions() > 0
-            ? std::chrono::duration<double, std::micro>(pipeline.strategy().decision_time()).count() / pipeline.strategy().decisions()
+            ? std::chrono::duration<double, std::micro>(pipeline.strategy().decision_time()).count() /
+                  pipeline.strategy().decisions()
             : 0.0;
     std::fprintf(stderr,
                  "backtest: session %s: %zu predictions written to %s, %zu alerts, model %s, %.0f us per decision "

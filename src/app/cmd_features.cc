@@ -54,9 +54,7 @@ void put(std::string& row, const std::optional<T>& v) {
   if (v) put(row, *v);
 }
 
-std::string driver_text(const LapFeatures& f) {
-  return f.driver.empty() ? std::to_string(f.car) : f.driver.str();
-}
+std::string driver_text(const LapFeatures& f) { return f.driver.empty() ? std::to_string(f.car) : f.driver.str(); }
 
 constexpr const char* kHeader =
     "driver,lap,samples,max_gap_s,mean_throttle,std_throttle,full_throttle_frac,mean_speed,max_speed,"
@@ -144,8 +142,8 @@ int run_features(const FeaturesOptions& o) {
     std::fprintf(stderr,
                  "features: session %s: %llu samples read, %zu laps written to %s, %zu snapshots, "
                  "%llu skipped lines, %llu invalid records skipped, %.3f s, %.0f samples/s\n",
-                 reader.session_id().c_str(), static_cast<unsigned long long>(samples), sink.laps.size(),
-                 o.out.c_str(), sink.other, static_cast<unsigned long long>(reader.skipped_lines()),
+                 reader.session_id().c_str(), static_cast<unsigned long long>(samples), sink.laps.size(), o.out.c_str(),
+                 sink.other, static_cast<unsigned long long>(reader.skipped_lines()),
                  static_cast<unsigned long long>(invalid), elapsed,
                  elapsed > 0 ? static_cast<double>(samples) / elapsed : 0.0);
     return 0;
@@ -162,8 +160,8 @@ int run_features(const FeaturesOptions& o) {
 
 void register_features(CLI::App& app, std::function<int()>& run) {
   auto opts = std::make_shared<FeaturesOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "features", "Offline twin: per-lap features of a FastF1 export, written as CSV (no broker)");
+  CLI::App* cmd =
+      app.add_subcommand("features", "Offline twin: per-lap features of a FastF1 export, written as CSV (no broker)");
   cmd->add_option("--car-data", opts->car_data, "Directory of <number>_telemetry.csv[.gz] files")->required();
   cmd->add_option("--laps", opts->laps, "FastF1 laps.csv")->required();
   cmd->add_option("--out", opts->out, "Output CSV, one row per (driver, lap)")->required();

@@ -26,11 +26,21 @@ void append_json_string(std::string& out, std::string_view s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -91,8 +101,10 @@ class Printer {
     append_json_string(line_, topic);
     line_ += ",\"partition\":" + std::to_string(r.partition) + ",\"offset\":" + std::to_string(r.offset) +
              ",\"timestamp_ms\":" + std::to_string(r.timestamp_ms) + ",\"key\":";
-    if (r.key) append_json_string(line_, *r.key);
-    else line_ += "null";
+    if (r.key)
+      append_json_string(line_, *r.key);
+    else
+      line_ += "null";
     if (!r.headers.empty()) {
       line_ += ",\"headers\":{";
       bool first = true;
@@ -101,8 +113,10 @@ class Printer {
         first = false;
         append_json_string(line_, k);
         line_ += ':';
-        if (v) append_json_string(line_, *v);
-        else line_ += "null";
+        if (v)
+          append_json_string(line_, *v);
+        else
+          line_ += "null";
       }
       line_ += '}';
     }
@@ -128,7 +142,8 @@ class Printer {
 };
 
 int run_inspect(const InspectArgs& a) {
-  if (a.recording.empty() == a.brokers.empty()) throw ConfigError("give either --recording FILE or --brokers B --topic T");
+  if (a.recording.empty() == a.brokers.empty())
+    throw ConfigError("give either --recording FILE or --brokers B --topic T");
   Printer printer(a);
   if (!a.recording.empty()) {
     stream::RecordingReader reader(a.recording);
@@ -143,9 +158,9 @@ int run_inspect(const InspectArgs& a) {
     stream::RecordTopicsOptions o;
     o.from_beginning = true;
     o.until_end = !a.follow;
-    stream::consume_topics(a.brokers, a.topics,
-                           [&printer](const std::string& topic, stream::RecordedRecord& r) { return printer.print(topic, r); },
-                           o);
+    stream::consume_topics(
+        a.brokers, a.topics,
+        [&printer](const std::string& topic, stream::RecordedRecord& r) { return printer.print(topic, r); }, o);
   }
   std::fflush(stdout);
   return 0;

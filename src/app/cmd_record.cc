@@ -39,10 +39,14 @@ int run_record(const RecordArgs& a) {
   stream::RecordTopicsOptions o;
   if (!a.duration.empty()) o.duration = stream::parse_duration(a.duration, "--duration");
   o.until_end = a.until_end;
-  if (a.start.empty()) o.from_beginning = a.until_end;
-  else if (a.start == "earliest") o.from_beginning = true;
-  else if (a.start == "latest") o.from_beginning = false;
-  else throw ConfigError("--start must be earliest or latest");
+  if (a.start.empty())
+    o.from_beginning = a.until_end;
+  else if (a.start == "earliest")
+    o.from_beginning = true;
+  else if (a.start == "latest")
+    o.from_beginning = false;
+  else
+    throw ConfigError("--start must be earliest or latest");
   if (a.until_end && !o.from_beginning) throw ConfigError("--until-end needs --start earliest");
   for (const auto& kv : a.kafka_overrides) {
     const auto eq = kv.find('=');

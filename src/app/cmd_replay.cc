@@ -127,8 +127,8 @@ int run_replay(const ReplayArgs& a) {
     std::vector<std::unique_ptr<sources::RecordSource>> srcs;
     for (std::size_t i = 0; i < a.inputs.size(); ++i) {
       if (formats[i] == Format::FastF1) {
-        srcs.push_back(std::make_unique<sources::FastF1Reader>(sources::FastF1Paths::from_export_dir(a.inputs[i]),
-                                                               a.session));
+        srcs.push_back(
+            std::make_unique<sources::FastF1Reader>(sources::FastF1Paths::from_export_dir(a.inputs[i]), a.session));
       } else {
         sources::LiveTimingOptions lo;
         lo.session_id = a.session;
@@ -142,7 +142,8 @@ int run_replay(const ReplayArgs& a) {
         const std::string key = src->session_id();
         src->on_reject([&dead_letters, &reject_counts, key](const sources::RejectedLine& r) {
           ++reject_counts[static_cast<std::size_t>(r.reason)];
-          dead_letters.push_back({key, r.text,
+          dead_letters.push_back({key,
+                                  r.text,
                                   {{"boxcall.reason", std::string(to_string(r.reason))},
                                    {"boxcall.detail", r.detail},
                                    {"boxcall.source", r.source}}});
@@ -151,13 +152,15 @@ int run_replay(const ReplayArgs& a) {
       }
     }
     po.dead_letters = &dead_letters;
-    for (const auto& s : srcs) spdlog::info("replay: session {} to {} / {}", s->session_id(), topics.telemetry, topics.timing);
+    for (const auto& s : srcs)
+      spdlog::info("replay: session {} to {} / {}", s->session_id(), topics.telemetry, topics.timing);
     stats = stream::publish_sources(std::move(srcs), a.brokers, topics, po);
     for (std::size_t r = 0; r < reject_counts.size(); ++r) {
       if (reject_counts[r] == 0) continue;
-      std::fprintf(stderr, "replay: %llu live-timing line(s) rejected: %s (sent to %s with boxcall.reason, boxcall.source)\n",
-                   static_cast<unsigned long long>(reject_counts[r]), std::string(to_string(static_cast<Reason>(r))).c_str(),
-                   topics.dead_letter.c_str());
+      std::fprintf(stderr,
+                   "replay: %llu live-timing line(s) rejected: %s (sent to %s with boxcall.reason, boxcall.source)\n",
+                   static_cast<unsigned long long>(reject_counts[r]),
+                   std::string(to_string(static_cast<Reason>(r))).c_str(), topics.dead_letter.c_str());
     }
   }
   print_summary("replay", stats, progress_is_tty(mode) && static_cast<bool>(po.on_progress));

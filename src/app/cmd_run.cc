@@ -81,23 +81,23 @@ int run_job(const RunArgs& a) {
   if (config.brokers.empty()) {
     embedded = std::make_unique<stream::MockCluster>(1);
     for (const auto* t : {&config.topics.telemetry, &config.topics.timing}) embedded->create_topic(*t, a.partitions);
-    for (const auto* t : {&config.topics.features, &config.topics.predictions, &config.topics.alerts,
-                          &config.topics.dead_letter}) {
+    for (const auto* t :
+         {&config.topics.features, &config.topics.predictions, &config.topics.alerts, &config.topics.dead_letter}) {
       embedded->create_topic(*t, a.partitions);
     }
     config.brokers = embedded->bootstrap();
     // The mock cluster waits 3 s before the first group join unless told otherwise.
     config.kafka_consumer.emplace("session.timeout.ms", "6000");
-    spdlog::info("embedded Kafka (librdkafka mock cluster) at {}  -- attach with: kcat -b {} -C -t {}",
-                 config.brokers, config.brokers, config.topics.features);
+    spdlog::info("embedded Kafka (librdkafka mock cluster) at {}  -- attach with: kcat -b {} -C -t {}", config.brokers,
+                 config.brokers, config.topics.features);
   }
 
   stream::StreamMetrics metrics;
   std::unique_ptr<stream::MetricsServer> metrics_server;
   if (!config.metrics_address.empty()) {
     metrics_server = std::make_unique<stream::MetricsServer>(config.metrics_address, metrics.registry_ptr());
-    spdlog::info("metrics on http://{}:{}/metrics",
-                 config.metrics_address.substr(0, config.metrics_address.rfind(':')), metrics_server->port());
+    spdlog::info("metrics on http://{}:{}/metrics", config.metrics_address.substr(0, config.metrics_address.rfind(':')),
+                 metrics_server->port());
   }
 
   stream::Runner runner(config, metrics);
@@ -157,7 +157,8 @@ void register_run(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--metrics", args->metrics, "Prometheus /metrics address host:port (default 127.0.0.1:9464; '' off)");
   cmd->add_option("--log-format", args->log_format, "Log format: text or json");
   cmd->add_option("--log-level", args->log_level, "Log level: trace, debug, info, warn, error");
-  cmd->add_option("-d,--duration", args->duration, "Stop cleanly after this long, e.g. 60s (default: until SIGINT/SIGTERM)");
+  cmd->add_option("-d,--duration", args->duration,
+                  "Stop cleanly after this long, e.g. 60s (default: until SIGINT/SIGTERM)");
   cmd->add_flag("-p,--print", args->print, "Write every published output as one JSON line on stdout");
   cmd->add_option("--models", args->models,
                   "Model directory (boxcall train output); default: the models shipped with boxcall");

@@ -36,7 +36,8 @@ struct SynthArgs {
 };
 
 int run_synth(const SynthArgs& a) {
-  if (a.brokers.empty() == a.out.empty()) throw ConfigError("give either --brokers (publish) or --out (write a recording)");
+  if (a.brokers.empty() == a.out.empty())
+    throw ConfigError("give either --brokers (publish) or --out (write a recording)");
   if (a.sessions < 1 || a.sessions > 100000) throw ConfigError("--sessions must be 1-100000");
   if (a.speed < 0) throw ConfigError("--speed must be >= 0 (0: as fast as possible)");
   sources::SynthConfig base;
@@ -47,7 +48,8 @@ int run_synth(const SynthArgs& a) {
   base.laps = a.laps;
   std::vector<std::unique_ptr<sources::RecordSource>> races;
   std::uint64_t estimate = 0;
-  for (auto& c : (a.sessions == 1 ? std::vector<sources::SynthConfig>{base} : sources::make_synth_sessions(a.sessions, base))) {
+  for (auto& c :
+       (a.sessions == 1 ? std::vector<sources::SynthConfig>{base} : sources::make_synth_sessions(a.sessions, base))) {
     auto race = std::make_unique<sources::SynthRace>(c);  // throws ConfigError on a bad config
     estimate += race->estimated_records();
     races.push_back(std::move(race));

@@ -39,8 +39,10 @@ inline void install_progress(stream::PublishOptions& options, ProgressMode mode,
   options.on_progress = [tty, label, total_records, total_event_ns](const stream::PublishProgress& p) {
     const double rate = p.wall_seconds > 0 ? static_cast<double>(p.records) / p.wall_seconds : 0;
     std::optional<double> frac;
-    if (total_records && *total_records > 0) frac = static_cast<double>(p.records) / static_cast<double>(*total_records);
-    else if (total_event_ns && *total_event_ns > 0) frac = static_cast<double>(p.event_elapsed_ns) / static_cast<double>(*total_event_ns);
+    if (total_records && *total_records > 0)
+      frac = static_cast<double>(p.records) / static_cast<double>(*total_records);
+    else if (total_event_ns && *total_event_ns > 0)
+      frac = static_cast<double>(p.event_elapsed_ns) / static_cast<double>(*total_event_ns);
     if (frac && *frac > 1) frac = 1;
     char status[200];
     std::snprintf(status, sizeof status, "%llu records  %.0f rec/s  event %s  wall %s",

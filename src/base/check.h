@@ -6,13 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define BOXCALL_CHECK(cond, msg)                                                            \
-  do {                                                                                      \
-    if (!(cond)) [[unlikely]] {                                                             \
-      std::fprintf(stderr, "boxcall: invariant failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, \
-                   #cond, msg);                                                             \
-      std::abort();                                                                         \
-    }                                                                                       \
+#define BOXCALL_CHECK(cond, msg)                                                                             \
+  do {                                                                                                       \
+    if (!(cond)) [[unlikely]] {                                                                              \
+      std::fprintf(stderr, "boxcall: invariant failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, msg); \
+      std::abort();                                                                                          \
+    }                                                                                                        \
   } while (false)
 
 #ifdef NDEBUG

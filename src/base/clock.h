@@ -15,9 +15,7 @@ class Clock {
 
 class SteadyClock final : public Clock {
  public:
-  [[nodiscard]] std::chrono::steady_clock::time_point now() const override {
-    return std::chrono::steady_clock::now();
-  }
+  [[nodiscard]] std::chrono::steady_clock::time_point now() const override { return std::chrono::steady_clock::now(); }
 };
 
 /// A clock that moves only when told (tests).

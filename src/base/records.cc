@@ -7,13 +7,20 @@ namespace boxcall {
 
 std::string_view to_string(Compound c) {
   switch (c) {
-    case Compound::Soft: return "SOFT";
-    case Compound::Medium: return "MEDIUM";
-    case Compound::Hard: return "HARD";
-    case Compound::Intermediate: return "INTERMEDIATE";
-    case Compound::Wet: return "WET";
-    case Compound::Test: return "TEST_UNKNOWN";
-    case Compound::Unknown: break;
+    case Compound::Soft:
+      return "SOFT";
+    case Compound::Medium:
+      return "MEDIUM";
+    case Compound::Hard:
+      return "HARD";
+    case Compound::Intermediate:
+      return "INTERMEDIATE";
+    case Compound::Wet:
+      return "WET";
+    case Compound::Test:
+      return "TEST_UNKNOWN";
+    case Compound::Unknown:
+      break;
   }
   return "UNKNOWN";
 }
@@ -32,31 +39,44 @@ Compound compound_from_string(std::string_view s) {
 
 std::string_view to_string(TrackStatus s) {
   switch (s) {
-    case TrackStatus::Green: return "GREEN";
-    case TrackStatus::Yellow: return "YELLOW";
-    case TrackStatus::SafetyCar: return "SAFETY_CAR";
-    case TrackStatus::Red: return "RED";
-    case TrackStatus::Vsc: return "VSC";
-    case TrackStatus::VscEnding: return "VSC_ENDING";
-    case TrackStatus::Unknown: break;
+    case TrackStatus::Green:
+      return "GREEN";
+    case TrackStatus::Yellow:
+      return "YELLOW";
+    case TrackStatus::SafetyCar:
+      return "SAFETY_CAR";
+    case TrackStatus::Red:
+      return "RED";
+    case TrackStatus::Vsc:
+      return "VSC";
+    case TrackStatus::VscEnding:
+      return "VSC_ENDING";
+    case TrackStatus::Unknown:
+      break;
   }
   return "UNKNOWN";
 }
 
 std::string_view to_string(DrivingMode m) {
   switch (m) {
-    case DrivingMode::Push: return "PUSH";
-    case DrivingMode::Conserve: return "CONSERVE";
-    case DrivingMode::Balanced: break;
+    case DrivingMode::Push:
+      return "PUSH";
+    case DrivingMode::Conserve:
+      return "CONSERVE";
+    case DrivingMode::Balanced:
+      break;
   }
   return "BALANCED";
 }
 
 std::string_view to_string(Severity s) {
   switch (s) {
-    case Severity::Warning: return "WARNING";
-    case Severity::Critical: return "CRITICAL";
-    case Severity::Info: break;
+    case Severity::Warning:
+      return "WARNING";
+    case Severity::Critical:
+      return "CRITICAL";
+    case Severity::Info:
+      break;
   }
   return "INFO";
 }

@@ -39,7 +39,13 @@ class DriverCode {
 
 enum class Compound : std::uint8_t { Unknown = 0, Soft, Medium, Hard, Intermediate, Wet, Test };
 enum class TrackStatus : std::uint8_t {
-  Unknown = 0, Green = 1, Yellow = 2, SafetyCar = 4, Red = 5, Vsc = 6, VscEnding = 7
+  Unknown = 0,
+  Green = 1,
+  Yellow = 2,
+  SafetyCar = 4,
+  Red = 5,
+  Vsc = 6,
+  VscEnding = 7
 };
 enum class SampleSource : std::uint8_t { Unknown = 0, Car = 1, Synthetic = 2, LiveTiming = 3, Simulator = 4 };
 enum class DrivingMode : std::uint8_t { Balanced = 0, Push, Conserve };

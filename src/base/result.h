@@ -20,13 +20,13 @@ enum class Reason : unsigned char {
   WrongSchemaVersion,
   MalformedJson,
   UnknownMessageType,
-  WrongTopic,          ///< e.g. a timing event on the telemetry topic
+  WrongTopic,  ///< e.g. a timing event on the telemetry topic
   MissingField,
-  OutOfRange,          ///< a value outside its physical range
-  TimeWentBackwards,   ///< session time decreasing for a car beyond tolerance
-  Late,                ///< behind the session watermark by more than the allowed lateness
+  OutOfRange,         ///< a value outside its physical range
+  TimeWentBackwards,  ///< session time decreasing for a car beyond tolerance
+  Late,               ///< behind the session watermark by more than the allowed lateness
   MissingKey,
-  KeyMismatch,         ///< record key differs from the session in the payload
+  KeyMismatch,  ///< record key differs from the session in the payload
   kCount
 };
 
@@ -41,8 +41,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}     // NOLINT
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& value() & { return std::get<0>(v_); }
@@ -65,18 +65,30 @@ class ConfigError : public std::runtime_error {
 
 inline std::string_view to_string(Reason r) {
   switch (r) {
-    case Reason::MalformedFlatbuffer: return "malformed_flatbuffer";
-    case Reason::WrongSchemaVersion: return "wrong_schema_version";
-    case Reason::MalformedJson: return "malformed_json";
-    case Reason::UnknownMessageType: return "unknown_message_type";
-    case Reason::WrongTopic: return "wrong_topic";
-    case Reason::MissingField: return "missing_field";
-    case Reason::OutOfRange: return "out_of_range";
-    case Reason::TimeWentBackwards: return "time_went_backwards";
-    case Reason::Late: return "late";
-    case Reason::MissingKey: return "missing_key";
-    case Reason::KeyMismatch: return "key_mismatch";
-    case Reason::kCount: break;
+    case Reason::MalformedFlatbuffer:
+      return "malformed_flatbuffer";
+    case Reason::WrongSchemaVersion:
+      return "wrong_schema_version";
+    case Reason::MalformedJson:
+      return "malformed_json";
+    case Reason::UnknownMessageType:
+      return "unknown_message_type";
+    case Reason::WrongTopic:
+      return "wrong_topic";
+    case Reason::MissingField:
+      return "missing_field";
+    case Reason::OutOfRange:
+      return "out_of_range";
+    case Reason::TimeWentBackwards:
+      return "time_went_backwards";
+    case Reason::Late:
+      return "late";
+    case Reason::MissingKey:
+      return "missing_key";
+    case Reason::KeyMismatch:
+      return "key_mismatch";
+    case Reason::kCount:
+      break;
   }
   return "unknown";
 }

@@ -108,8 +108,7 @@ std::optional<TimeNs> parse_utc_datetime(std::string_view text) {
                      std::chrono::day(static_cast<unsigned>(*day))};
   if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
   auto days_since_epoch = sys_days(ymd).time_since_epoch().count();
-  return (static_cast<TimeNs>(days_since_epoch) * 86'400 + *hour * 3600 + *minute * 60 + *second) * kNsPerSecond +
-         frac;
+  return (static_cast<TimeNs>(days_since_epoch) * 86'400 + *hour * 3600 + *minute * 60 + *second) * kNsPerSecond + frac;
 }
 
 std::string format_utc_datetime(TimeNs t) {

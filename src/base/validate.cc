@@ -17,8 +17,8 @@ constexpr TimeNs kMaxEventTime = 4'102'444'800LL * kNsPerSecond;
 
 std::optional<Error> check_times(TimeNs event_time, TimeNs session_time) {
   if (event_time < kMinEventTime || event_time > kMaxEventTime) {
-    return Error{Reason::OutOfRange, "event_time_ns=" + std::to_string(event_time) +
-                                         " outside 2000-2100 (UTC nanoseconds expected)"};
+    return Error{Reason::OutOfRange,
+                 "event_time_ns=" + std::to_string(event_time) + " outside 2000-2100 (UTC nanoseconds expected)"};
   }
   if (session_time < -86'400 * kNsPerSecond || session_time > 7 * 86'400 * kNsPerSecond) {
     return Error{Reason::OutOfRange, "session_time_ns=" + std::to_string(session_time) + " outside [-1 day, 7 days]"};
@@ -51,7 +51,8 @@ std::optional<Error> validate_timing(const TimingEvent& e) {
     if (l->lap_time_s && !(*l->lap_time_s > 0 && *l->lap_time_s <= 7200)) {
       return out_of_range("lap_time_s", *l->lap_time_s, "(0, 7200]");
     }
-    if (l->position && (*l->position < 1 || *l->position > 99)) return out_of_range("position", *l->position, "[1, 99]");
+    if (l->position && (*l->position < 1 || *l->position > 99))
+      return out_of_range("position", *l->position, "[1, 99]");
     if (l->tyre_life && (*l->tyre_life < 0 || *l->tyre_life > 200)) {
       return out_of_range("tyre_life", *l->tyre_life, "[0, 200]");
     }

@@ -360,8 +360,8 @@ void SessionEngine::Impl::on_lap(const TimingEvent& e, const LapCompleted& lc, O
   f.session_time_ns = e.session_time_ns;
   // Telemetry features only when both bounds are known and agree with the
   // timing: otherwise they would be computed over the wrong samples.
-  const bool bounds_ok = c.lap.open && c.lap.lap == lc.lap &&
-                         (!lc.lap_start_session_ns || *lc.lap_start_session_ns == c.lap.start_ns);
+  const bool bounds_ok =
+      c.lap.open && c.lap.lap == lc.lap && (!lc.lap_start_session_ns || *lc.lap_start_session_ns == c.lap.start_ns);
   if (bounds_ok) fill_telemetry(c, f);
   fill_timing(c, e, lc, f);
 
@@ -442,8 +442,8 @@ void SessionEngine::Impl::tick(TimeNs watermark, OutputSink& out) {
     if (c.has_last) {
       s.last_sample_age_s = std::max(0.0, ns_to_s(watermark - c.last_event_ns));
       const WindowStats w30 = c.window(now_second - kSlidingSeconds, now_second);
-      const TimeNs seen_s = std::max<TimeNs>(1, std::min<TimeNs>(kSlidingSeconds, now_second -
-                                                                                     floor_div(c.first_event_ns, kPaneNs)));
+      const TimeNs seen_s =
+          std::max<TimeNs>(1, std::min<TimeNs>(kSlidingSeconds, now_second - floor_div(c.first_event_ns, kPaneNs)));
       s.samples_per_s = static_cast<double>(w30.n) / static_cast<double>(seen_s);
       if (w30.n > 0) {
         s.w30_mean_speed = w30.speed_sum / w30.n;

@@ -26,8 +26,8 @@ struct LapContext {
   std::int32_t compounds_used_mask = 0;     ///< bit per Compound used so far (dry-compound rule)
   TrackStatus track_status = TrackStatus::Green;  ///< status now (safety car, VSC ...)
   std::int32_t scheduled_laps = 0;
-  std::optional<double> gap_ahead_s;        ///< interval to the car ahead on the road
-  std::optional<double> gap_behind_s;       ///< interval to the car behind
+  std::optional<double> gap_ahead_s;   ///< interval to the car ahead on the road
+  std::optional<double> gap_behind_s;  ///< interval to the car behind
   std::uint16_t car_ahead = 0, car_behind = 0;
 };
 
@@ -41,8 +41,8 @@ class Predictor {
   [[nodiscard]] virtual std::optional<double> next_lap_s(const LapContext& ctx) const = 0;
   /// Green lap time of this car after changing to `compound` at `tyre_age`
   /// with `fuel_kg` on board: the degradation curve the simulation samples.
-  [[nodiscard]] virtual std::optional<double> lap_s_at(const LapContext& ctx, Compound compound,
-                                                       std::int32_t tyre_age, double fuel_kg) const = 0;
+  [[nodiscard]] virtual std::optional<double> lap_s_at(const LapContext& ctx, Compound compound, std::int32_t tyre_age,
+                                                       double fuel_kg) const = 0;
   /// Probability that the car pits within the next 3 laps.
   [[nodiscard]] virtual std::optional<double> pit_within_3(const LapContext& ctx) const = 0;
 };
@@ -50,9 +50,9 @@ class Predictor {
 /// Historical facts per circuit, built by `boxcall train` from the Ergast
 /// archive (pit stops, lap times, safety cars) and stored beside the models.
 struct CircuitPrior {
-  double pit_loss_s = 22.0;             ///< race time lost by a stop (in-lap + out-lap vs green laps)
-  double safety_car_per_race = 0.5;     ///< mean safety-car deployments per race
-  std::int32_t races = 0;               ///< how many races the numbers come from
+  double pit_loss_s = 22.0;          ///< race time lost by a stop (in-lap + out-lap vs green laps)
+  double safety_car_per_race = 0.5;  ///< mean safety-car deployments per race
+  std::int32_t races = 0;            ///< how many races the numbers come from
 };
 struct StrategyPriors {
   std::map<std::string, CircuitPrior> circuits;  ///< key: lower-case circuit/location name, e.g. "bahrain"

@@ -139,7 +139,7 @@ struct Header {
 
 std::string_view field(const std::vector<std::string_view>& f, int index) {
   return index >= 0 && static_cast<std::size_t>(index) < f.size() ? f[static_cast<std::size_t>(index)]
-                                                                    : std::string_view{};
+                                                                  : std::string_view{};
 }
 
 // ------------------------------------------------------------------ line reader
@@ -200,7 +200,7 @@ struct CarStream {
       c_drs = -1;
   std::string line;
   std::vector<std::string_view> fields;
-  TelemetrySample current;  // the buffered row (session time set; event time set when returned)
+  TelemetrySample current;        // the buffered row (session time set; event time set when returned)
   std::optional<TimeNs> date_ns;  // Date of the first row, for the UTC offset
   bool need_date = true;
   bool has_current = false;
@@ -230,7 +230,7 @@ void advance(CarStream& s, std::uint64_t& skipped) {
     x.session_time_ns = *t;
     x.speed_kph = static_cast<float>(*speed);
     x.rpm = static_cast<float>(*rpm);
-    x.gear = static_cast<std::int8_t>(*gear);  // pre-race junk (up to 49) passes through like throttle 104
+    x.gear = static_cast<std::int8_t>(*gear);    // pre-race junk (up to 49) passes through like throttle 104
     x.throttle = static_cast<float>(*throttle);  // 104 passes through: the features exclude it
     x.brake = *brake;
     x.drs = static_cast<std::uint8_t>(*drs);
@@ -367,8 +367,8 @@ void FastF1Reader::Impl::load_laps(const fs::path& path) {
   const int c_lap_time = h.index("LapTime"), c_stint = h.index("Stint"), c_pit_out = h.index("PitOutTime"),
             c_pit_in = h.index("PitInTime"), c_s1 = h.index("Sector1Time"), c_s2 = h.index("Sector2Time"),
             c_s3 = h.index("Sector3Time"), c_compound = h.index("Compound"), c_tyre = h.index("TyreLife"),
-            c_fresh = h.index("FreshTyre"), c_start = h.index("LapStartTime"), c_start_date = h.index("LapStartDate"), c_status = h.index("TrackStatus"),
-            c_position = h.index("Position"), c_deleted = h.index("Deleted");
+            c_fresh = h.index("FreshTyre"), c_start = h.index("LapStartTime"), c_start_date = h.index("LapStartDate"),
+            c_status = h.index("TrackStatus"), c_position = h.index("Position"), c_deleted = h.index("Deleted");
 
   std::optional<TimeNs> lap1_start;
   std::optional<TimeNs> last_time;
@@ -461,13 +461,27 @@ void FastF1Reader::Impl::load_track_status(const fs::path& path) {
     }
     TrackStatusChange change;
     switch (*status) {
-      case 1: change.status = TrackStatus::Green; break;
-      case 2: change.status = TrackStatus::Yellow; break;
-      case 4: change.status = TrackStatus::SafetyCar; break;
-      case 5: change.status = TrackStatus::Red; break;
-      case 6: change.status = TrackStatus::Vsc; break;
-      case 7: change.status = TrackStatus::VscEnding; break;
-      default: change.status = TrackStatus::Unknown; break;
+      case 1:
+        change.status = TrackStatus::Green;
+        break;
+      case 2:
+        change.status = TrackStatus::Yellow;
+        break;
+      case 4:
+        change.status = TrackStatus::SafetyCar;
+        break;
+      case 5:
+        change.status = TrackStatus::Red;
+        break;
+      case 6:
+        change.status = TrackStatus::Vsc;
+        break;
+      case 7:
+        change.status = TrackStatus::VscEnding;
+        break;
+      default:
+        change.status = TrackStatus::Unknown;
+        break;
     }
     change.message = std::string(field(f, c_message));
     add(*t, Rank::Status, 0, DriverCode{}, std::move(change));
@@ -541,8 +555,7 @@ FastF1Reader::FastF1Reader(FastF1Paths paths, std::string session_id) : impl_(st
     m.offset_ns = m.laps_offset_ns.value_or(946'684'800LL * kNsPerSecond);
   }
   if (!offsets.empty()) {
-    std::nth_element(offsets.begin(), offsets.begin() + static_cast<std::ptrdiff_t>(offsets.size() / 2),
-                     offsets.end());
+    std::nth_element(offsets.begin(), offsets.begin() + static_cast<std::ptrdiff_t>(offsets.size() / 2), offsets.end());
     m.offset_ns = offsets[offsets.size() / 2];
   }
   std::make_heap(m.heap.begin(), m.heap.end(), [&m](std::size_t a, std::size_t b) { return m.later(a, b); });
@@ -557,9 +570,8 @@ std::optional<Input> FastF1Reader::next() {
   Impl& m = *impl_;
   const bool have_timing = m.timing_next < m.timing.size();
   if (!have_timing && m.heap.empty()) return std::nullopt;
-  const bool take_timing =
-      have_timing && (m.heap.empty() || m.timing[m.timing_next].session_time <=
-                                            m.cars[m.heap.front()].current.session_time_ns);
+  const bool take_timing = have_timing && (m.heap.empty() || m.timing[m.timing_next].session_time <=
+                                                                 m.cars[m.heap.front()].current.session_time_ns);
   if (take_timing) return Input{std::move(m.timing[m.timing_next++].event)};
 
   auto later = [&m](std::size_t a, std::size_t b) { return m.later(a, b); };

@@ -135,13 +135,20 @@ std::optional<double> lap_seconds(const json* j) {
 
 TrackStatus track_status_of(int code) {
   switch (code) {
-    case 1: return TrackStatus::Green;
-    case 2: return TrackStatus::Yellow;
-    case 4: return TrackStatus::SafetyCar;
-    case 5: return TrackStatus::Red;
-    case 6: return TrackStatus::Vsc;
-    case 7: return TrackStatus::VscEnding;
-    default: return TrackStatus::Unknown;
+    case 1:
+      return TrackStatus::Green;
+    case 2:
+      return TrackStatus::Yellow;
+    case 4:
+      return TrackStatus::SafetyCar;
+    case 5:
+      return TrackStatus::Red;
+    case 6:
+      return TrackStatus::Vsc;
+    case 7:
+      return TrackStatus::VscEnding;
+    default:
+      return TrackStatus::Unknown;
   }
 }
 
@@ -166,9 +173,9 @@ std::optional<TimeNs> date_of(const std::string& name) {
   return parse_utc_datetime(name.substr(0, 10) + "T00:00:00Z");
 }
 
-const std::set<std::string, std::less<>> kTopics = {
-    "TimingData", "TimingAppData", "TrackStatus", "RaceControlMessages", "LapCount", "SessionStatus",
-    "SessionInfo", "WeatherData", "DriverList", "CarData.z", "Position.z"};
+const std::set<std::string, std::less<>> kTopics = {"TimingData", "TimingAppData", "TrackStatus", "RaceControlMessages",
+                                                    "LapCount",   "SessionStatus", "SessionInfo", "WeatherData",
+                                                    "DriverList", "CarData.z",     "Position.z"};
 
 /// One input file: a per-topic jsonStream or a FastF1 live-data file.
 struct InputFile {
@@ -281,7 +288,8 @@ struct LiveTimingSource::Impl {
     std::string s = raw;
     std::replace(s.begin(), s.end(), '\'', '"');
     for (auto [from, to] : {std::pair<std::string_view, std::string_view>{"True", "true"}, {"False", "false"}}) {
-      for (std::size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+      for (std::size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+        s.replace(p, from.size(), to);
     }
     json j = json::parse(s, nullptr, false);
     if (j.is_discarded()) {
@@ -312,10 +320,12 @@ struct LiveTimingSource::Impl {
     // Keep the promise of non-decreasing time: a record older than what was
     // already released (clock skew between topics) is released at that time.
     t = std::max(t, released);
-    std::visit([&](auto& r) {
-      r.session_time_ns = t;
-      r.event_time_ns = start_utc + t;
-    }, in);
+    std::visit(
+        [&](auto& r) {
+          r.session_time_ns = t;
+          r.event_time_ns = start_utc + t;
+        },
+        in);
     out.push({t, seq++, std::make_shared<Input>(std::move(in))});
   }
 
@@ -355,7 +365,8 @@ struct LiveTimingSource::Impl {
     if (auto it = state.find("TimingAppData"); it != state.end()) {
       const json* line = nullptr;
       if (const json* lines_ = find(it->second, "Lines")) line = find(*lines_, num);
-      if (const json* stints = line ? find(*line, "Stints") : nullptr; stints && stints->is_object() && !stints->empty()) {
+      if (const json* stints = line ? find(*line, "Stints") : nullptr;
+          stints && stints->is_object() && !stints->empty()) {
         int last = -1;
         for (const auto& [k, v] : stints->items()) last = std::max(last, std::atoi(k.c_str()));
         if (const json* st = find(*stints, std::to_string(last))) {
@@ -403,7 +414,8 @@ struct LiveTimingSource::Impl {
       if (const json* lt = find(delta, "LastLapTime")) {
         if (auto v = lap_seconds(find(*lt, "Value"))) {
           // The lap time of the earliest pending lap, else of the next one to complete.
-          auto waiting = std::find_if(d.pending.begin(), d.pending.end(), [](const Pending& p) { return p.waiting_time; });
+          auto waiting =
+              std::find_if(d.pending.begin(), d.pending.end(), [](const Pending& p) { return p.waiting_time; });
           if (waiting != d.pending.end()) {
             waiting->lap_time = *v;
             waiting->waiting_time = false;
@@ -587,7 +599,8 @@ struct LiveTimingSource::Impl {
         for (const auto& [num, e] : entries->items()) {
           auto& pos = positions[num];
           for (int i = 0; i < 3; ++i) {
-            if (auto v = number(find(e, i == 0 ? "X" : i == 1 ? "Y" : "Z"))) pos[static_cast<std::size_t>(i)] = static_cast<float>(*v / 10.0);  // decimetres
+            if (auto v = number(find(e, i == 0 ? "X" : i == 1 ? "Y" : "Z")))
+              pos[static_cast<std::size_t>(i)] = static_cast<float>(*v / 10.0);  // decimetres
           }
         }
       });
@@ -650,8 +663,7 @@ struct LiveTimingSource::Impl {
   }
 };
 
-LiveTimingSource::LiveTimingSource(const fs::path& path, LiveTimingOptions options)
-    : impl_(std::make_unique<Impl>()) {
+LiveTimingSource::LiveTimingSource(const fs::path& path, LiveTimingOptions options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.options = std::move(options);
   if (!fs::exists(path)) throw ConfigError("live-timing input " + path.string() + " does not exist");
@@ -679,8 +691,8 @@ LiveTimingSource::LiveTimingSource(const fs::path& path, LiveTimingOptions optio
     m.absolute_times = true;
   }
   m.session = !m.options.session_id.empty() ? m.options.session_id
-              : m.absolute_times           ? path.stem().string()
-                                           : dir.filename().string();
+              : m.absolute_times            ? path.stem().string()
+                                            : dir.filename().string();
 
   // Session time 0 in UTC.
   if (m.options.start_utc_ns) {
@@ -706,9 +718,12 @@ LiveTimingSource::LiveTimingSource(const fs::path& path, LiveTimingOptions optio
           });
         }
       }
-      if (best) m.start_utc = *best;
-      else if (date) m.start_utc = *date;
-      else throw ConfigError("cannot tell when " + path.string() + " started: give --start-utc");
+      if (best)
+        m.start_utc = *best;
+      else if (date)
+        m.start_utc = *date;
+      else
+        throw ConfigError("cannot tell when " + path.string() + " started: give --start-utc");
     }
   }
   for (auto& f : m.files) {
@@ -720,7 +735,9 @@ LiveTimingSource::LiveTimingSource(const fs::path& path, LiveTimingOptions optio
 LiveTimingSource::~LiveTimingSource() = default;
 const std::string& LiveTimingSource::session_id() const { return impl_->session; }
 std::optional<Input> LiveTimingSource::next() { return impl_->next(); }
-void LiveTimingSource::on_reject(std::function<void(const RejectedLine&)> handler) { impl_->on_reject = std::move(handler); }
+void LiveTimingSource::on_reject(std::function<void(const RejectedLine&)> handler) {
+  impl_->on_reject = std::move(handler);
+}
 const std::array<std::uint64_t, static_cast<std::size_t>(Reason::kCount)>& LiveTimingSource::rejected() const {
   return impl_->rejected;
 }

@@ -59,7 +59,7 @@ struct RejectedLine {
   std::string source;  ///< "file:line"
   Reason reason;       ///< malformed_json, missing_field, out_of_range (bad timestamp)
   std::string detail;
-  std::string text;    ///< the line as read (BOM and newline removed)
+  std::string text;  ///< the line as read (BOM and newline removed)
 };
 
 class LiveTimingSource final : public RecordSource {

@@ -25,9 +25,9 @@ struct TrackPiece {
   double corner_kph;
 };
 constexpr std::array<TrackPiece, 23> kPieces{{
-    {650, 0}, {80, 95},  {140, 0}, {70, 175}, {560, 0}, {70, 120},  {280, 0},  {220, 205},
-    {220, 0}, {70, 135}, {160, 0}, {90, 105}, {520, 0}, {70, 150},  {310, 0},  {180, 265},
-    {270, 0}, {80, 150}, {600, 0}, {70, 130}, {160, 0}, {70, 180},  {472, 0},
+    {650, 0}, {80, 95},  {140, 0}, {70, 175}, {560, 0}, {70, 120}, {280, 0}, {220, 205},
+    {220, 0}, {70, 135}, {160, 0}, {90, 105}, {520, 0}, {70, 150}, {310, 0}, {180, 265},
+    {270, 0}, {80, 150}, {600, 0}, {70, 130}, {160, 0}, {70, 180}, {472, 0},
 }};
 constexpr double pieces_length() {
   double s = 0;
@@ -38,11 +38,11 @@ constexpr double kLapLength = pieces_length();
 constexpr int kLapMetres = 5412;
 static_assert(kLapLength == kLapMetres, "the profile grid is one point per metre");
 
-constexpr double kSector1End = 1840;  // after turn 4
-constexpr double kSector2End = 3740;  // after turn 12
+constexpr double kSector1End = 1840;            // after turn 4
+constexpr double kSector2End = 3740;            // after turn 12
 constexpr double kPitEntry = kLapLength - 190;  // pit lane limit starts (in-lap)
-constexpr double kPitBox = 110;                  // the stop (out-lap)
-constexpr double kPitExit = 250;                 // pit lane limit ends (out-lap)
+constexpr double kPitBox = 110;                 // the stop (out-lap)
+constexpr double kPitExit = 250;                // pit lane limit ends (out-lap)
 constexpr double kPitLimitKph = 80;
 constexpr double kPitLimit = kPitLimitKph / 3.6;
 
@@ -55,9 +55,9 @@ constexpr double kDrsArmedLead = 150;  // code 8 shown this far before a zone wh
 // Car physics: acceleration limited by traction at low speed and by power and
 // drag above (top speed ~345 km/h); aero-assisted braking b(v) = b0 + b1 v^2.
 // The standing start uses the closed form of a(v) = a0 (1 - v^2/vt^2).
-constexpr double kAccel0 = 12.0;    // m/s^2, launch
-constexpr double kTopSpeed = 96.0;  // m/s, drag limit (345.6 km/h)
-constexpr double kTraction = 13.0;  // m/s^2
+constexpr double kAccel0 = 12.0;         // m/s^2, launch
+constexpr double kTopSpeed = 96.0;       // m/s, drag limit (345.6 km/h)
+constexpr double kTraction = 13.0;       // m/s^2
 constexpr double kPowerPerMass = 900.0;  // W/kg
 constexpr double kDragPerMass = kPowerPerMass / (kTopSpeed * kTopSpeed * kTopSpeed);
 double accel_at(double v) {
@@ -135,14 +135,13 @@ class Profile {
       while (i + 2 < n && p.tau_m_[i + 1] <= tau) ++i;
       const double f = std::clamp((tau - p.tau_m_[i]) / (p.tau_m_[i + 1] - p.tau_m_[i]), 0.0, 1.0);
       p.grid_[j] = ProfilePoint{static_cast<float>(static_cast<double>(i) + f),
-                                static_cast<float>(p.v_m_[i] + f * (p.v_m_[i + 1] - p.v_m_[i])),
-                                thr[i], brk[i]};
+                                static_cast<float>(p.v_m_[i] + f * (p.v_m_[i + 1] - p.v_m_[i])), thr[i], brk[i]};
     }
     return p;
   }
 
-  static void envelopes(const std::vector<double>& vlim, double v_begin, double v_end,
-                        std::vector<double>& vf, std::vector<double>& vb) {
+  static void envelopes(const std::vector<double>& vlim, double v_begin, double v_end, std::vector<double>& vf,
+                        std::vector<double>& vb) {
     const std::size_t n = vlim.size();
     vf.assign(n, 0);
     vb.assign(n, 0);
@@ -184,14 +183,12 @@ enum class ProfileId : std::uint8_t { Racing = 0, InLap = 1, OutLap = 2 };
 
 struct TrackModel {
   std::array<Profile, 3> profiles;
-  double in_pit_entry_tau = 0;  // in-lap: reference time at the pit entry line
-  double out_box_tau = 0;       // out-lap: at the box
-  double out_pit_exit_tau = 0;  // out-lap: at the pit exit line
-  double pit_loss_s = 0;        // nominal, k = 1, 2.4 s stationary
+  double in_pit_entry_tau = 0;            // in-lap: reference time at the pit entry line
+  double out_box_tau = 0;                 // out-lap: at the box
+  double out_pit_exit_tau = 0;            // out-lap: at the pit exit line
+  double pit_loss_s = 0;                  // nominal, k = 1, 2.4 s stationary
   std::vector<std::array<float, 3>> xyz;  // every kXyzStep metres
-  [[nodiscard]] const Profile& profile(ProfileId id) const {
-    return profiles[static_cast<std::size_t>(id)];
-  }
+  [[nodiscard]] const Profile& profile(ProfileId id) const { return profiles[static_cast<std::size_t>(id)]; }
 };
 constexpr double kXyzStep = 4.0;
 
@@ -286,7 +283,7 @@ constexpr std::array<double, 4> kDegSPerLap{0.06, 0.095, 0.055, 0.032};
 constexpr std::array<int, 4> kCliffLap{30, 16, 27, 40};
 constexpr double kCliffSPerLap2 = 0.03;
 constexpr double kScFactor = 1.0 / 1.4;  // pace of the lap remainder when the SC is deployed
-constexpr double kMaxPace = 1.04;  // the car cannot lap faster than the profile allows (~87 s)
+constexpr double kMaxPace = 1.04;        // the car cannot lap faster than the profile allows (~87 s)
 
 double tyre_penalty_s(Compound c, int life) {
   const auto i = std::min<std::size_t>(static_cast<std::size_t>(c), 3);
@@ -332,17 +329,15 @@ constexpr double kRampTau = 3.0;  // pace changes (SC, restart, pit lane) ramp o
 struct Segment {
   SegKind kind = SegKind::Hold;
   ProfileId profile = ProfileId::Racing;
-  bool scalable = false;  // on track at racing pace: a safety car slows it down
-  bool sc = false;        // driven behind the safety car
+  bool scalable = false;      // on track at racing pace: a safety car slows it down
+  bool sc = false;            // driven behind the safety car
   double tau0 = 0, tau1 = 0;  // Profile: reference time range
   double k0 = 1, k1 = 1;      // Profile: pace at t0 and at t1
   double dur = 0;             // Hold/Launch/Roll
   double s0 = 0, v0 = 0, a = 0;
   double t0 = 0, t1 = 0;
 
-  [[nodiscard]] double duration() const {
-    return kind == SegKind::Profile ? 2.0 * (tau1 - tau0) / (k0 + k1) : dur;
-  }
+  [[nodiscard]] double duration() const { return kind == SegKind::Profile ? 2.0 * (tau1 - tau0) / (k0 + k1) : dur; }
   [[nodiscard]] double slope() const { return t1 > t0 ? (k1 - k0) / (t1 - t0) : 0.0; }
   [[nodiscard]] double k_at(double dt) const { return k0 + slope() * dt; }
   [[nodiscard]] double tau_at(double dt) const { return tau0 + k0 * dt + 0.5 * slope() * dt * dt; }
@@ -414,9 +409,7 @@ struct LapPlan {
     }
   }
   [[nodiscard]] double end() const { return at(n - 1).t1; }
-  [[nodiscard]] double end_pace() const {
-    return n > 0 && at(n - 1).kind == SegKind::Profile ? at(n - 1).k1 : 1.0;
-  }
+  [[nodiscard]] double end_pace() const { return n > 0 && at(n - 1).kind == SegKind::Profile ? at(n - 1).k1 : 1.0; }
   [[nodiscard]] bool any_sc() const {
     for (int i = 0; i < n; ++i) {
       if (at(i).sc) return true;
@@ -498,11 +491,11 @@ Kinematics evaluate(const TrackModel& tm, const Segment& g, double rel) {
       }
       return {p.s, p.v * k, throttle, p.brake};
     }
-    case SegKind::Hold: return {g.s0, 0.0, 0.0, false};
+    case SegKind::Hold:
+      return {g.s0, 0.0, 0.0, false};
     case SegKind::Launch: {
       const double x = kAccel0 * std::clamp(rel - g.t0, 0.0, g.dur) / kTopSpeed;
-      return {g.s0 + kTopSpeed * kTopSpeed / kAccel0 * std::log(std::cosh(x)), kTopSpeed * std::tanh(x), 100.0,
-              false};
+      return {g.s0 + kTopSpeed * kTopSpeed / kAccel0 * std::log(std::cosh(x)), kTopSpeed * std::tanh(x), 100.0, false};
     }
     case SegKind::Roll: {
       const double dt = std::clamp(rel - g.t0, 0.0, g.dur);
@@ -520,11 +513,11 @@ struct Car {
   DriverCode code;
   std::size_t index = 0;
   // fixed for the race
-  double pace_s = 0;   // lap time offset against the reference car
-  double sigma_s = 0;  // lap-to-lap consistency
-  int grid = 0;        // 1-based grid slot
-  double grid_m = 0;   // distance of the slot behind the line
-  double stop_s = 2.4; // crew speed
+  double pace_s = 0;    // lap time offset against the reference car
+  double sigma_s = 0;   // lap-to-lap consistency
+  int grid = 0;         // 1-based grid slot
+  double grid_m = 0;    // distance of the slot behind the line
+  double stop_s = 2.4;  // crew speed
   static constexpr int kMaxStops = 3;
   std::array<Compound, kMaxStops + 1> stint_compound{};
   std::array<int, kMaxStops> stop_lap{};
@@ -538,8 +531,8 @@ struct Car {
   int cur_seg = 0;
   bool in_lap = false;
   bool out_lap = false;
-  bool drs_on = false;      // DRS enabled for this car this lap
-  bool drs_close = false;   // within a second of the car ahead at the line
+  bool drs_on = false;     // DRS enabled for this car this lap
+  bool drs_close = false;  // within a second of the car ahead at the line
   std::array<TimeNs, 2> ev_time{};
   std::array<CarEvent, 2> ev_kind{};
   int ev_n = 0;
@@ -584,12 +577,12 @@ struct SynthRace::Impl {
   std::vector<TimingEvent> pending;  // session-wide events, sorted by time (few at a time)
 
   TimeNs prelude_ns = 0;
-  TimeNs utc0 = 0;           // event time at session time 0
+  TimeNs utc0 = 0;  // event time at session time 0
   double period_ns = 0;
   double jitter_ns = 0;
   int sc_lap = 0;
   int sc_laps = 0;
-  TimeNs sc_time = kNever;   // SC deployed (session time)
+  TimeNs sc_time = kNever;  // SC deployed (session time)
   TimeNs green_time = kNever;
   TimeNs drs_from = kNever;  // DRS enabled for laps starting at or after
   int drs_restart_lap = -1;
@@ -692,8 +685,8 @@ struct SynthRace::Impl {
     using C = Compound;
     const bool two = laps >= 12 && rng.chance(0.4);
     if (!two) {
-      static constexpr std::array<std::array<C, 2>, 4> kOne{{{C::Medium, C::Hard}, {C::Hard, C::Medium},
-                                                              {C::Soft, C::Hard}, {C::Soft, C::Medium}}};
+      static constexpr std::array<std::array<C, 2>, 4> kOne{
+          {{C::Medium, C::Hard}, {C::Hard, C::Medium}, {C::Soft, C::Hard}, {C::Soft, C::Medium}}};
       const double r = rng.uniform();
       const std::size_t pick = r < 0.5 ? 0 : r < 0.7 ? 1 : r < 0.9 ? 2 : 3;
       c.stint_compound[0] = kOne[pick][0];
@@ -705,10 +698,10 @@ struct SynthRace::Impl {
       c.stops = 1;
     } else {
       static constexpr std::array<std::array<C, 3>, 5> kTwo{{{C::Soft, C::Medium, C::Hard},
-                                                              {C::Soft, C::Hard, C::Medium},
-                                                              {C::Medium, C::Hard, C::Hard},
-                                                              {C::Soft, C::Medium, C::Soft},
-                                                              {C::Medium, C::Hard, C::Medium}}};
+                                                             {C::Soft, C::Hard, C::Medium},
+                                                             {C::Medium, C::Hard, C::Hard},
+                                                             {C::Soft, C::Medium, C::Soft},
+                                                             {C::Medium, C::Hard, C::Medium}}};
       const auto pick = std::min<std::size_t>(static_cast<std::size_t>(rng.uniform() * 5), 4);
       for (std::size_t s = 0; s < 3; ++s) c.stint_compound[s] = kTwo[pick][s];
       c.stop_lap[0] = lap_at(rng.uniform(0.22, 0.33));
@@ -750,8 +743,7 @@ struct SynthRace::Impl {
     // The standing start joins the racing line where the launch meets the braking for turn 1.
     const auto& grid = racing.grid();
     std::size_t j = 0;
-    while (j + 2 < grid.size() &&
-           (grid[j].s < 0 || launch_v_at(grid[j].s + c.grid_m) < k * grid[j].v)) {
+    while (j + 2 < grid.size() && (grid[j].s < 0 || launch_v_at(grid[j].s + c.grid_m) < k * grid[j].v)) {
       ++j;
     }
     const double tau_join = static_cast<double>(j) * kDtau;
@@ -941,11 +933,11 @@ struct SynthRace::Impl {
             --c.stops;  // the first two stints always use two different compounds
           }
         }
-      } else if (c.stops < Car::kMaxStops && in_lap - last_stop >= 12 && cfg.laps - in_lap >= 8 &&
-                 rng.chance(0.5)) {
+      } else if (c.stops < Car::kMaxStops && in_lap - last_stop >= 12 && cfg.laps - in_lap >= 8 && rng.chance(0.5)) {
         c.stop_lap[static_cast<std::size_t>(c.stops)] = in_lap;
         c.stint_compound[static_cast<std::size_t>(c.stops + 1)] =
-            cfg.laps - in_lap > 20 ? Compound::Hard : (c.compound == Compound::Soft ? Compound::Medium : Compound::Soft);
+            cfg.laps - in_lap > 20 ? Compound::Hard
+                                   : (c.compound == Compound::Soft ? Compound::Medium : Compound::Soft);
         ++c.stops;
       }
     }
@@ -1016,7 +1008,12 @@ struct SynthRace::Impl {
     ev.event_time_ns = utc0 + next_weather;
     ev.session_time_ns = next_weather;
     auto round1 = [](double v) { return static_cast<float>(std::round(v * 10.0) / 10.0); };
-    ev.body = Weather{round1(air_c), round1(track_c), round1(humidity), round1(pressure), false, round1(wind),
+    ev.body = Weather{round1(air_c),
+                      round1(track_c),
+                      round1(humidity),
+                      round1(pressure),
+                      false,
+                      round1(wind),
                       static_cast<float>(std::round(wind_dir))};
     out = std::move(ev);
     next_weather += weather_period;
@@ -1195,8 +1192,8 @@ struct SynthRace::Impl {
     out.source = SampleSource::Synthetic;
 
     ++c.sample_idx;
-    c.next_sample = c.clock0 + static_cast<TimeNs>(static_cast<double>(c.sample_idx) * period_ns +
-                                                   2.0 * jitter_ns * lane(r, 3));
+    c.next_sample =
+        c.clock0 + static_cast<TimeNs>(static_cast<double>(c.sample_idx) * period_ns + 2.0 * jitter_ns * lane(r, 3));
   }
 
   [[nodiscard]] std::uint64_t estimated_records() const {

@@ -44,19 +44,19 @@ struct SynthConfig {
   std::string session_id = "synth";
   std::string name = "Synthetic Grand Prix";  ///< SessionInfo name
   std::uint64_t seed = 1;
-  int cars = 20;                  ///< 1..99; the first 20 use a fixed table of codes and numbers
-  double hz = 10.0;               ///< telemetry samples per second per car, (0, 1000]
-  int laps = 57;                  ///< scheduled race laps, >= 5
-  double base_lap_s = 95.0;       ///< green lap of the reference car on new mediums, full fuel;
-                                  ///< the car model laps no faster than ~87 s
+  int cars = 20;                                  ///< 1..99; the first 20 use a fixed table of codes and numbers
+  double hz = 10.0;                               ///< telemetry samples per second per car, (0, 1000]
+  int laps = 57;                                  ///< scheduled race laps, >= 5
+  double base_lap_s = 95.0;                       ///< green lap of the reference car on new mediums, full fuel;
+                                                  ///< the car model laps no faster than ~87 s
   TimeNs start_utc_ns = kSynthDefaultStartUtcNs;  ///< lights out: lap 1 starts
-  double prelude_s = 10.0;        ///< cars rolling onto the grid and waiting, before lights out
+  double prelude_s = 10.0;                        ///< cars rolling onto the grid and waiting, before lights out
   bool safety_car = true;
-  int sc_lap = 0;                 ///< leader's lap in which the SC is deployed; 0: ~35 % into the race
-  int sc_laps = 4;                ///< green when the leader starts lap sc_lap + sc_laps
-  double weather_period_s = 60.0; ///< a Weather event every period, from session time 0
-  double jitter_ms = 3.0;         ///< sample time jitter (capped at a fifth of the period)
-  bool positions = true;          ///< fill x/y/z (metres) from a parametric track shape
+  int sc_lap = 0;                  ///< leader's lap in which the SC is deployed; 0: ~35 % into the race
+  int sc_laps = 4;                 ///< green when the leader starts lap sc_lap + sc_laps
+  double weather_period_s = 60.0;  ///< a Weather event every period, from session time 0
+  double jitter_ms = 3.0;          ///< sample time jitter (capped at a fifth of the period)
+  bool positions = true;           ///< fill x/y/z (metres) from a parametric track shape
 };
 
 /// `RecordSource` of a synthetic race. Throws `ConfigError` on a bad config.

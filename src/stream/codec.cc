@@ -74,8 +74,10 @@ Result<TimingBody> decode_body(const w::TimingEvent& e) {
       l.deleted = opt(m.deleted());
       return TimingBody(std::move(l));
     }
-    case w::TimingBody::PitIn: return TimingBody(PitIn{});
-    case w::TimingBody::PitOut: return TimingBody(PitOut{});
+    case w::TimingBody::PitIn:
+      return TimingBody(PitIn{});
+    case w::TimingBody::PitOut:
+      return TimingBody(PitOut{});
     case w::TimingBody::TrackStatusChange: {
       const auto& m = *e.body_as_TrackStatusChange();
       return TimingBody(TrackStatusChange{static_cast<TrackStatus>(m.status()), std::string(sv(m.message()))});
@@ -94,18 +96,17 @@ Result<TimingBody> decode_body(const w::TimingEvent& e) {
     }
     case w::TimingBody::RaceControlMessage: {
       const auto& m = *e.body_as_RaceControlMessage();
-      return TimingBody(
-          RaceControlMessage{std::string(sv(m.category())), std::string(sv(m.message())), opt(m.lap())});
+      return TimingBody(RaceControlMessage{std::string(sv(m.category())), std::string(sv(m.message())), opt(m.lap())});
     }
     case w::TimingBody::SessionInfo: {
       const auto& m = *e.body_as_SessionInfo();
-      return TimingBody(
-          SessionInfo{opt(m.scheduled_laps()), std::string(sv(m.status())), std::string(sv(m.name()))});
+      return TimingBody(SessionInfo{opt(m.scheduled_laps()), std::string(sv(m.status())), std::string(sv(m.name()))});
     }
-    case w::TimingBody::NONE: break;
+    case w::TimingBody::NONE:
+      break;
   }
-  return Error{Reason::UnknownMessageType, "timing event without a known body type (" +
-                                               std::to_string(static_cast<int>(e.body_type())) + ")"};
+  return Error{Reason::UnknownMessageType,
+               "timing event without a known body type (" + std::to_string(static_cast<int>(e.body_type())) + ")"};
 }
 
 Result<DecodedInput> decode_envelope(const std::uint8_t* data, std::size_t size) {
@@ -115,9 +116,8 @@ Result<DecodedInput> decode_envelope(const std::uint8_t* data, std::size_t size)
   }
   const w::Envelope* env = w::GetEnvelope(data);
   if (env->schema_version() != kSchemaVersion) {
-    return Error{Reason::WrongSchemaVersion,
-                 "schema_version " + std::to_string(env->schema_version()) + ", expected " +
-                     std::to_string(kSchemaVersion)};
+    return Error{Reason::WrongSchemaVersion, "schema_version " + std::to_string(env->schema_version()) + ", expected " +
+                                                 std::to_string(kSchemaVersion)};
   }
   switch (env->payload_type()) {
     case w::Payload::CarSample: {
@@ -165,10 +165,9 @@ fb::Offset<void> encode_body(fb::FlatBufferBuilder& b, const TimingBody& body, w
           auto ts = str(b, m.track_status);
           type = w::TimingBody::LapCompleted;
           return w::CreateLapCompleted(b, m.lap, fbopt(m.lap_time_s), fbopt(m.sector1_s), fbopt(m.sector2_s),
-                                       fbopt(m.sector3_s), fbopt(m.position), to_wire(m.compound),
-                                       fbopt(m.tyre_life), fbopt(m.stint), fbopt(m.fresh_tyre),
-                                       fbopt(m.lap_start_session_ns), fbopt(m.pit_in_session_ns),
-                                       fbopt(m.pit_out_session_ns), ts, fbopt(m.deleted))
+                                       fbopt(m.sector3_s), fbopt(m.position), to_wire(m.compound), fbopt(m.tyre_life),
+                                       fbopt(m.stint), fbopt(m.fresh_tyre), fbopt(m.lap_start_session_ns),
+                                       fbopt(m.pit_in_session_ns), fbopt(m.pit_out_session_ns), ts, fbopt(m.deleted))
               .Union();
         } else if constexpr (std::is_same_v<T, PitIn>) {
           type = w::TimingBody::PitIn;
@@ -211,33 +210,32 @@ fb::Offset<void> encode_output(fb::FlatBufferBuilder& b, std::string_view sessio
         auto driver = str(b, m.driver.view());
         if constexpr (std::is_same_v<T, LapFeatures>) {
           type = w::Payload::LapFeatures;
-          return w::CreateLapFeatures(
-                     b, s, m.car, driver, m.lap, m.event_time_ns, m.session_time_ns, m.samples,
-                     m.excluded_samples, fbopt(m.max_gap_s), fbopt(m.mean_throttle), fbopt(m.std_throttle),
-                     fbopt(m.full_throttle_frac), fbopt(m.mean_speed), fbopt(m.max_speed), fbopt(m.brake_frac),
-                     fbopt(m.brake_events), fbopt(m.drs_open_frac), fbopt(m.gear_shifts), fbopt(m.lap_time_s),
-                     to_wire(m.compound), fbopt(m.stint), fbopt(m.tyre_age), fbopt(m.laps_remaining),
-                     fbopt(m.fuel_kg_est), fbopt(m.gap_to_leader_s), fbopt(m.interval_ahead_s),
-                     fbopt(m.deg_slope_s_per_lap), fbopt(m.position))
+          return w::CreateLapFeatures(b, s, m.car, driver, m.lap, m.event_time_ns, m.session_time_ns, m.samples,
+                                      m.excluded_samples, fbopt(m.max_gap_s), fbopt(m.mean_throttle),
+                                      fbopt(m.std_throttle), fbopt(m.full_throttle_frac), fbopt(m.mean_speed),
+                                      fbopt(m.max_speed), fbopt(m.brake_frac), fbopt(m.brake_events),
+                                      fbopt(m.drs_open_frac), fbopt(m.gear_shifts), fbopt(m.lap_time_s),
+                                      to_wire(m.compound), fbopt(m.stint), fbopt(m.tyre_age), fbopt(m.laps_remaining),
+                                      fbopt(m.fuel_kg_est), fbopt(m.gap_to_leader_s), fbopt(m.interval_ahead_s),
+                                      fbopt(m.deg_slope_s_per_lap), fbopt(m.position))
               .Union();
         } else if constexpr (std::is_same_v<T, FeatureSnapshot>) {
           type = w::Payload::FeatureSnapshot;
           return w::CreateFeatureSnapshot(b, s, m.car, driver, m.event_time_ns, m.lap, m.last_sample_age_s,
                                           m.samples_per_s, fbopt(m.w5_mean_speed), fbopt(m.w5_max_speed),
-                                          fbopt(m.w5_mean_throttle), fbopt(m.w5_brake_frac),
-                                          fbopt(m.w30_mean_speed), fbopt(m.w30_max_speed),
-                                          fbopt(m.w30_mean_throttle), fbopt(m.w30_brake_frac), m.retired)
+                                          fbopt(m.w5_mean_throttle), fbopt(m.w5_brake_frac), fbopt(m.w30_mean_speed),
+                                          fbopt(m.w30_max_speed), fbopt(m.w30_mean_throttle), fbopt(m.w30_brake_frac),
+                                          m.retired)
               .Union();
         } else if constexpr (std::is_same_v<T, StrategyPrediction>) {
           auto version = str(b, m.model_version);
           auto reason = str(b, m.mode_reason);
           type = w::Payload::StrategyPrediction;
           return w::CreateStrategyPrediction(
-                     b, s, m.car, driver, m.lap, m.event_time_ns, version, fbopt(m.p_pit_3),
-                     fbopt(m.pred_next_lap_s), fbopt(m.pit_window_start), fbopt(m.pit_window_best),
-                     fbopt(m.pit_window_end), to_wire(m.next_compound), fbopt(m.pit_now_delta_s),
-                     fbopt(m.undercut_threat), fbopt(m.undercut_chance), static_cast<w::DrivingMode>(m.mode),
-                     reason, fbopt(m.confidence))
+                     b, s, m.car, driver, m.lap, m.event_time_ns, version, fbopt(m.p_pit_3), fbopt(m.pred_next_lap_s),
+                     fbopt(m.pit_window_start), fbopt(m.pit_window_best), fbopt(m.pit_window_end),
+                     to_wire(m.next_compound), fbopt(m.pit_now_delta_s), fbopt(m.undercut_threat),
+                     fbopt(m.undercut_chance), static_cast<w::DrivingMode>(m.mode), reason, fbopt(m.confidence))
               .Union();
         } else {
           static_assert(std::is_same_v<T, Alert>);

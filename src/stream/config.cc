@@ -12,10 +12,14 @@ namespace boxcall::stream {
 
 const std::string& TopicNames::output(OutputTopic t) const {
   switch (t) {
-    case OutputTopic::Features: return features;
-    case OutputTopic::Predictions: return predictions;
-    case OutputTopic::Alerts: return alerts;
-    case OutputTopic::DeadLetter: break;
+    case OutputTopic::Features:
+      return features;
+    case OutputTopic::Predictions:
+      return predictions;
+    case OutputTopic::Alerts:
+      return alerts;
+    case OutputTopic::DeadLetter:
+      break;
   }
   return dead_letter;
 }
@@ -30,11 +34,16 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
   }
   std::string unit(p, end);
   double ms = 0;
-  if (unit.empty() || unit == "ms") ms = value;
-  else if (unit == "s") ms = value * 1e3;
-  else if (unit == "m" || unit == "min") ms = value * 60e3;
-  else if (unit == "h") ms = value * 3600e3;
-  else throw ConfigError(what + ": unknown duration unit '" + unit + "' in '" + text + "' (use ms, s, m or h)");
+  if (unit.empty() || unit == "ms")
+    ms = value;
+  else if (unit == "s")
+    ms = value * 1e3;
+  else if (unit == "m" || unit == "min")
+    ms = value * 60e3;
+  else if (unit == "h")
+    ms = value * 3600e3;
+  else
+    throw ConfigError(what + ": unknown duration unit '" + unit + "' in '" + text + "' (use ms, s, m or h)");
   return std::chrono::milliseconds(static_cast<long long>(ms + 0.5));
 }
 
@@ -47,10 +56,14 @@ std::map<std::string, std::string> string_table(const toml::table& t, const std:
   std::map<std::string, std::string> out;
   for (const auto& [k, v] : t) {
     std::string key(k.str());
-    if (auto s = v.value<std::string>()) out[key] = *s;
-    else if (auto i = v.value<std::int64_t>()) out[key] = std::to_string(*i);
-    else if (auto b = v.value<bool>()) out[key] = *b ? "true" : "false";
-    else throw ConfigError(where(path, name + "." + key) + ": librdkafka properties must be strings, numbers or booleans");
+    if (auto s = v.value<std::string>())
+      out[key] = *s;
+    else if (auto i = v.value<std::int64_t>())
+      out[key] = std::to_string(*i);
+    else if (auto b = v.value<bool>())
+      out[key] = *b ? "true" : "false";
+    else
+      throw ConfigError(where(path, name + "." + key) + ": librdkafka properties must be strings, numbers or booleans");
   }
   return out;
 }
@@ -65,12 +78,13 @@ void load_toml(const std::string& path, StreamConfig& c) {
     const auto& src = e.source();
     throw ConfigError(path + ":" + std::to_string(src.begin.line) + ": " + std::string(e.description()));
   }
-  static const std::set<std::string> known_sections{"kafka", "topics", "watermark", "session", "features",
-                                                    "metrics", "log", "commit", "models"};
+  static const std::set<std::string> known_sections{"kafka",   "topics", "watermark", "session", "features",
+                                                    "metrics", "log",    "commit",    "models"};
   for (const auto& [k, v] : root) {
     if (!known_sections.contains(std::string(k.str()))) {
-      throw ConfigError(where(path, std::string(k.str())) + ": unknown section (known: kafka, topics, watermark, "
-                                                            "session, features, metrics, log, commit, models)");
+      throw ConfigError(where(path, std::string(k.str())) +
+                        ": unknown section (known: kafka, topics, watermark, "
+                        "session, features, metrics, log, commit, models)");
     }
   }
   auto str = [&](const toml::node_view<toml::node>& n, const std::string& key, std::string& out) {
@@ -81,19 +95,25 @@ void load_toml(const std::string& path, StreamConfig& c) {
   };
   auto dur = [&](const toml::node_view<toml::node>& n, const std::string& key, std::chrono::milliseconds& out) {
     if (!n) return;
-    if (auto s = n.value<std::string>()) out = parse_duration(*s, where(path, key));
-    else if (auto i = n.value<std::int64_t>()) out = std::chrono::milliseconds(*i);
-    else throw ConfigError(where(path, key) + ": expected a duration such as \"250ms\"");
+    if (auto s = n.value<std::string>())
+      out = parse_duration(*s, where(path, key));
+    else if (auto i = n.value<std::int64_t>())
+      out = std::chrono::milliseconds(*i);
+    else
+      throw ConfigError(where(path, key) + ": expected a duration such as \"250ms\"");
   };
   str(root["kafka"]["brokers"], "kafka.brokers", c.brokers);
   str(root["kafka"]["group_id"], "kafka.group_id", c.group_id);
   if (auto* t = root["kafka"]["common"].as_table()) c.kafka_common = string_table(*t, path, "kafka.common");
   if (auto* t = root["kafka"]["consumer"].as_table()) c.kafka_consumer = string_table(*t, path, "kafka.consumer");
   if (auto* t = root["kafka"]["producer"].as_table()) c.kafka_producer = string_table(*t, path, "kafka.producer");
-  for (auto [name, field] : std::initializer_list<std::pair<const char*, std::string*>>{
-           {"telemetry", &c.topics.telemetry}, {"timing", &c.topics.timing}, {"features", &c.topics.features},
-           {"predictions", &c.topics.predictions}, {"alerts", &c.topics.alerts},
-           {"dead_letter", &c.topics.dead_letter}}) {
+  for (auto [name, field] :
+       std::initializer_list<std::pair<const char*, std::string*>>{{"telemetry", &c.topics.telemetry},
+                                                                   {"timing", &c.topics.timing},
+                                                                   {"features", &c.topics.features},
+                                                                   {"predictions", &c.topics.predictions},
+                                                                   {"alerts", &c.topics.alerts},
+                                                                   {"dead_letter", &c.topics.dead_letter}}) {
     str(root["topics"][name], std::string("topics.") + name, *field);
   }
   dur(root["watermark"]["max_out_of_orderness"], "watermark.max_out_of_orderness", c.processor.max_out_of_orderness);
@@ -135,7 +155,8 @@ void validate(const StreamConfig& c) {
     throw ConfigError("log format '" + c.log_format + "' is not one of: text, json");
   }
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-  if (!levels.contains(c.log_level)) throw ConfigError("log level '" + c.log_level + "' is not one of: trace, debug, info, warn, error, critical, off");
+  if (!levels.contains(c.log_level))
+    throw ConfigError("log level '" + c.log_level + "' is not one of: trace, debug, info, warn, error, critical, off");
   if (c.group_id.empty()) throw ConfigError("kafka.group_id must not be empty");
   std::set<std::string> names;
   for (const auto* n : {&c.topics.telemetry, &c.topics.timing, &c.topics.features, &c.topics.predictions,
@@ -162,11 +183,11 @@ void validate(const StreamConfig& c) {
 
 std::map<std::string, std::string> default_consumer_properties() {
   return {
-      {"enable.auto.commit", "false"},          // boxcall commits what is safe, see processor.h
+      {"enable.auto.commit", "false"},  // boxcall commits what is safe, see processor.h
       {"enable.auto.offset.store", "false"},
       {"auto.offset.reset", "earliest"},
-      {"enable.partition.eof", "true"},         // EOF releases watermarks (idle inputs)
-      {"fetch.wait.max.ms", "5"},               // low latency
+      {"enable.partition.eof", "true"},          // EOF releases watermarks (idle inputs)
+      {"fetch.wait.max.ms", "5"},                // low latency
       {"max.partition.fetch.bytes", "8388608"},  // catch-up and replay read in large batches (bench/RESULTS.md)
       {"fetch.error.backoff.ms", "50"},
       {"partition.assignment.strategy", "range"},  // same partitions of telemetry and timing together

@@ -6,10 +6,14 @@ std::string_view to_string(InputTopic t) { return t == InputTopic::Telemetry ? "
 
 std::string_view to_string(OutputTopic t) {
   switch (t) {
-    case OutputTopic::Features: return "features";
-    case OutputTopic::Predictions: return "predictions";
-    case OutputTopic::Alerts: return "alerts";
-    case OutputTopic::DeadLetter: break;
+    case OutputTopic::Features:
+      return "features";
+    case OutputTopic::Predictions:
+      return "predictions";
+    case OutputTopic::Alerts:
+      return "alerts";
+    case OutputTopic::DeadLetter:
+      break;
   }
   return "dead-letter";
 }
@@ -70,8 +74,9 @@ StreamMetrics::StreamMetrics() : registry_(std::make_shared<prometheus::Registry
                   .Add({});
   auto& lat = prometheus::BuildHistogram()
                   .Name("boxcall_stage_latency_seconds")
-                  .Help("Latency per stage: process (dequeued -> produced), deliver (produced -> acked), "
-                        "end_to_end (input timestamp -> output acked)")
+                  .Help(
+                      "Latency per stage: process (dequeued -> produced), deliver (produced -> acked), "
+                      "end_to_end (input timestamp -> output acked)")
                   .Register(*registry_);
   const prometheus::Histogram::BucketBoundaries buckets{1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2,
                                                         3e-2, 0.1,  0.3,  1.0,  3.0,  10.0};

@@ -26,9 +26,12 @@ std::size_t index(InputTopic t) { return static_cast<std::size_t>(t); }
 
 OutputTopic topic_of(const Output& out) {
   switch (out.index()) {
-    case 2: return OutputTopic::Predictions;
-    case 3: return OutputTopic::Alerts;
-    default: return OutputTopic::Features;
+    case 2:
+      return OutputTopic::Predictions;
+    case 3:
+      return OutputTopic::Alerts;
+    default:
+      return OutputTopic::Features;
   }
 }
 
@@ -125,7 +128,7 @@ struct Processor::Session {
   std::shared_ptr<Pin> pin;
   std::array<std::optional<std::int32_t>, kInputTopics> partition;
   std::array<TimeNs, kInputTopics> newest{kNever, kNever};
-  TimeNs released = kNever;  // everything at or before this event time was applied
+  TimeNs released = kNever;     // everything at or before this event time was applied
   TimeNs engine_time = kNever;  // event time of the newest record the pipeline was given in order
   std::vector<Pending> buffer;  // heap
   std::uint64_t seq = 0;
@@ -250,8 +253,8 @@ void Processor::process(const RecordRef& rec) {
   if (auto err = validate(decoded->input)) return reject(rec, std::move(*err));
   const bool is_sample = std::holds_alternative<TelemetrySample>(decoded->input);
   if (is_sample != (rec.topic == InputTopic::Telemetry)) {
-    return reject(rec, Error{Reason::WrongTopic, is_sample ? "a CarSample on the timing topic"
-                                                           : "a TimingEvent on the telemetry topic"});
+    return reject(rec, Error{Reason::WrongTopic,
+                             is_sample ? "a CarSample on the timing topic" : "a TimingEvent on the telemetry topic"});
   }
   if (decoded->session.empty()) return reject(rec, Error{Reason::MissingField, "session id is empty"});
   std::string_view key_text(reinterpret_cast<const char*>(rec.key.data()), rec.key.size());
@@ -287,10 +290,9 @@ void Processor::route(Session& s, const RecordRef& rec, Input&& input) {
     }
     const TimeNs behind = s.released - t;
     if (behind > std::chrono::nanoseconds(config_.allowed_lateness).count()) {
-      return reject(rec, Error{Reason::Late, "event time " + ms_text(behind) +
-                                                 " behind the session watermark (allowed lateness " +
-                                                 ms_text(std::chrono::nanoseconds(config_.allowed_lateness).count()) +
-                                                 ")"});
+      return reject(rec, Error{Reason::Late,
+                               "event time " + ms_text(behind) + " behind the session watermark (allowed lateness " +
+                                   ms_text(std::chrono::nanoseconds(config_.allowed_lateness).count()) + ")"});
     }
     metrics_.late_accepted();
     return apply(s, rec.topic, input, /*late=*/true, &rec, nullptr, rec.offset, rec.partition);
@@ -310,9 +312,8 @@ void Processor::refresh_watermark(Session& s, bool flush_all) {
     // session has been quiet on for `input_idle`. While catching up it always
     // waits: the input's next records are already there to be read.
     if (caught_up_ && now - s.last_arrival[ti] >= config_.input_idle) continue;
-    const TimeNs bound = s.newest[ti] == kNever
-                             ? kNever
-                             : s.newest[ti] - std::chrono::nanoseconds(config_.max_out_of_orderness).count();
+    const TimeNs bound =
+        s.newest[ti] == kNever ? kNever : s.newest[ti] - std::chrono::nanoseconds(config_.max_out_of_orderness).count();
     w = std::min(w, bound);
   }
   if (w == kForever) {
@@ -364,8 +365,12 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
                       const std::vector<std::byte>* raw_copy, std::int64_t offset, std::int32_t partition) {
   auto dead_letter = [&](Error err) {
     if (raw) return reject(*raw, std::move(err));
-    RecordRef r{topic, partition, offset, as_bytes(std::string_view(s.id)),
-                std::span<const std::byte>(raw_copy->data(), raw_copy->size()), current_timestamp_ms_};
+    RecordRef r{topic,
+                partition,
+                offset,
+                as_bytes(std::string_view(s.id)),
+                std::span<const std::byte>(raw_copy->data(), raw_copy->size()),
+                current_timestamp_ms_};
     reject(r, std::move(err));
   };
   SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
@@ -378,8 +383,9 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
     if (!late) {
       if (sample->session_time_ns < car.last_sample_session) {
         return dead_letter(Error{Reason::TimeWentBackwards,
-                                 "session time went back " + ms_text(car.last_sample_session - sample->session_time_ns) +
-                                     " for car " + std::to_string(sample->car) + " while event time advanced"});
+                                 "session time went back " +
+                                     ms_text(car.last_sample_session - sample->session_time_ns) + " for car " +
+                                     std::to_string(sample->car) + " while event time advanced"});
       }
       car.last_sample_t = sample->event_time_ns;
       car.last_sample_session = sample->session_time_ns;

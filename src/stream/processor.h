@@ -9,15 +9,12 @@
 /// is live (every assigned partition read to its end), an input on which the
 /// session has had no record for `input_idle` does not hold W back; while it
 /// catches up, both inputs always do, so a replay or restart applies records
-/// in event-time order. A session silent past `idle_timeout` releases all. Records are released to the feature engine in
-/// event-time order once W passes them. A record arriving behind what was
-/// already released is late: within the allowed lateness it is still applied
-/// (placed in its lap if that lap is open), beyond it, or if its lap has
-/// closed, it goes to the dead-letter topic with reason `late`. A sample behind
-/// the session but still after its own car's last sample is in order for
-/// everything per car and is applied normally. A lap completion waits for its
-/// car's telemetry to pass the lap end (or `lap_close_grace`), so the lap's
-/// last samples are not lost to the race between two partitions.
+/// in event-time order. A session silent past `idle_timeout` releases all. Records are released to the feature engine
+/// in event-time order once W passes them. A record arriving behind what was already released is late: within the
+/// allowed lateness it is still applied (placed in its lap if that lap is open), beyond it, or if its lap has closed,
+/// it goes to the dead-letter topic with reason `late`. A sample behind the session but still after its own car's last
+/// sample is in order for everything per car and is applied normally. A lap completion waits for its car's telemetry to
+/// pass the lap end (or `lap_close_grace`), so the lap's last samples are not lost to the race between two partitions.
 ///
 /// Delivery: every session pins the first offset it consumed on each input
 /// partition until it ends and its outputs are acknowledged; a dead letter

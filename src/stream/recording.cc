@@ -46,7 +46,8 @@ struct Cursor {
     }
     std::make_unsigned_t<T> u = 0;
     for (std::size_t k = 0; k < sizeof(T); ++k) {
-      u = static_cast<std::make_unsigned_t<T>>(u | (static_cast<std::make_unsigned_t<T>>(static_cast<unsigned char>(s[i + k])) << (8 * k)));
+      u = static_cast<std::make_unsigned_t<T>>(
+          u | (static_cast<std::make_unsigned_t<T>>(static_cast<unsigned char>(s[i + k])) << (8 * k)));
     }
     i += sizeof(T);
     return static_cast<T>(u);
@@ -251,11 +252,13 @@ bool RecordingReader::next(RecordedRecord& out) {
       }
       case kEnd: {
         const auto count = c.get<std::uint64_t>();
-        if (!c.ok || count != records_) fail("END frame counts " + std::to_string(count) + " records, read " + std::to_string(records_));
+        if (!c.ok || count != records_)
+          fail("END frame counts " + std::to_string(count) + " records, read " + std::to_string(records_));
         complete_ = true;
         break;
       }
-      default: fail("unknown frame type " + std::to_string(type));
+      default:
+        fail("unknown frame type " + std::to_string(type));
     }
     pos_ += 8 + body_.size();
   }
@@ -287,11 +290,14 @@ namespace boxcall::stream {
 RecordTopicsStats record_topics(const std::string& brokers, const std::vector<std::string>& topics,
                                 RecordingWriter& out, const RecordTopicsOptions& options) {
   for (const auto& t : topics) out.topic_id(t);  // topics in the order given, even when empty
-  return consume_topics(brokers, topics, [&out](const std::string& topic, RecordedRecord& r) {
-    r.topic_id = out.topic_id(topic);
-    out.write(r);
-    return true;
-  }, options);
+  return consume_topics(
+      brokers, topics,
+      [&out](const std::string& topic, RecordedRecord& r) {
+        r.topic_id = out.topic_id(topic);
+        out.write(r);
+        return true;
+      },
+      options);
 }
 
 RecordTopicsStats consume_topics(const std::string& brokers, const std::vector<std::string>& topics,
@@ -361,10 +367,14 @@ RecordTopicsStats consume_topics(const std::string& brokers, const std::vector<s
     r.partition = msg->partition;
     r.offset = msg->offset;
     r.timestamp_ms = rd_kafka_message_timestamp(msg.get(), nullptr);
-    if (msg->key) r.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
-    else r.key.reset();
-    if (msg->payload) r.value.emplace(static_cast<const char*>(msg->payload), msg->len);
-    else r.value.reset();
+    if (msg->key)
+      r.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
+    else
+      r.key.reset();
+    if (msg->payload)
+      r.value.emplace(static_cast<const char*>(msg->payload), msg->len);
+    else
+      r.value.reset();
     r.headers.clear();
     rd_kafka_headers_t* h = nullptr;
     if (rd_kafka_message_headers(msg.get(), &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -372,8 +382,8 @@ RecordTopicsStats consume_topics(const std::string& brokers, const std::vector<s
       const void* val = nullptr;
       std::size_t size = 0;
       for (std::size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        r.headers.emplace_back(name, val ? std::optional<std::string>(std::string(static_cast<const char*>(val), size))
-                                         : std::nullopt);
+        r.headers.emplace_back(
+            name, val ? std::optional<std::string>(std::string(static_cast<const char*>(val), size)) : std::nullopt);
       }
     }
     ++written;

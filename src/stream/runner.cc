@@ -1,11 +1,13 @@
 #include "stream/runner.h"
 
-// GCC 12 in C++20 mode: awaitable.hpp uses std::exchange without including <utility>.
+// GCC 12 in C++20 mode: awaitable.hpp uses std::exchange without including <utility>,
+// so it comes first, in a block of its own (clang-format sorts within blocks).
 #include <utility>
-#include <boost/asio.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <boost/asio.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <array>
 #include <cstring>
@@ -136,8 +138,8 @@ struct Runner::Impl final : Publisher {
 
   // ---------------------------------------------------------------- Publisher
 
-  void produce(OutputTopic topic, std::string_view key, std::span<const std::byte> value,
-               rd_kafka_headers_t* headers, std::unique_ptr<InFlight> inflight) {
+  void produce(OutputTopic topic, std::string_view key, std::span<const std::byte> value, rd_kafka_headers_t* headers,
+               std::unique_ptr<InFlight> inflight) {
     while (true) {
       std::array<rd_kafka_vu_t, 6> vu{};
       std::size_t n = 0;
@@ -183,7 +185,9 @@ struct Runner::Impl final : Publisher {
 
   void dead_letter(const RecordRef& rec, const Error& error, std::shared_ptr<Pin> pin) override {
     rd_kafka_headers_t* h = rd_kafka_headers_new(5);
-    auto add = [h](const char* name, const std::string& v) { rd_kafka_header_add(h, name, -1, v.data(), static_cast<ssize_t>(v.size())); };
+    auto add = [h](const char* name, const std::string& v) {
+      rd_kafka_header_add(h, name, -1, v.data(), static_cast<ssize_t>(v.size()));
+    };
     add("boxcall.reason", std::string(to_string(error.reason)));
     add("boxcall.detail", error.detail);
     add("boxcall.source.topic", config.topics.input(rec.topic));
@@ -195,8 +199,9 @@ struct Runner::Impl final : Publisher {
                               "\",\"source\":\"" + config.topics.input(rec.topic) + "/" +
                               std::to_string(rec.partition) + "@" + std::to_string(rec.offset) + "\"}}";
     }
-    produce(OutputTopic::DeadLetter, key, rec.value, h,
-            std::make_unique<InFlight>(InFlight{std::move(pin), OutputTopic::DeadLetter, clock.now(), rec.timestamp_ms}));
+    produce(
+        OutputTopic::DeadLetter, key, rec.value, h,
+        std::make_unique<InFlight>(InFlight{std::move(pin), OutputTopic::DeadLetter, clock.now(), rec.timestamp_ms}));
   }
   std::string last_dead_letter_json;
 
@@ -308,8 +313,10 @@ struct Runner::Impl final : Publisher {
 
   static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) self->metrics.commit_done();
-    else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) spdlog::warn("offset commit failed: {}", rd_kafka_err2str(err));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      self->metrics.commit_done();
+    else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      spdlog::warn("offset commit failed: {}", rd_kafka_err2str(err));
   }
 
   // ---------------------------------------------------------------- loop work

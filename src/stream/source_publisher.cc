@@ -91,7 +91,8 @@ class Producer {
       const auto err = rd_kafka_error_code(error);
       rd_kafka_error_destroy(error);
       if (h) rd_kafka_headers_destroy(h);
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) throw ConfigError(std::string("cannot publish: ") + rd_kafka_err2str(err));
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        throw ConfigError(std::string("cannot publish: ") + rd_kafka_err2str(err));
       rd_kafka_poll(rk_.get(), 10);
     }
     if ((++sent_ & 0xfff) == 0) rd_kafka_poll(rk_.get(), 0);
@@ -131,8 +132,8 @@ class Pacer {
     }
     last_ = std::max(last_, t);
     if (o_.speed <= 0) return !stopped();
-    const auto due = anchor_ + std::chrono::nanoseconds(
-                                   static_cast<TimeNs>(static_cast<double>(t - *first_) / o_.speed));
+    const auto due =
+        anchor_ + std::chrono::nanoseconds(static_cast<TimeNs>(static_cast<double>(t - *first_) / o_.speed));
     while (Clock::now() < due) {
       if (stopped()) return false;
       idle();
@@ -280,8 +281,9 @@ PublishStats publish_recording(RecordingReader& recording, const std::string& br
       if (!s) return std::nullopt;
       return std::string_view(*s);
     };
-    producer.send(targets[r.topic_id], options.keep_partitions && r.partition >= 0 ? r.partition : RD_KAFKA_PARTITION_UA,
-                  view(r.key), view(r.value), &r.headers);
+    producer.send(targets[r.topic_id],
+                  options.keep_partitions && r.partition >= 0 ? r.partition : RD_KAFKA_PARTITION_UA, view(r.key),
+                  view(r.value), &r.headers);
     ++*counters[r.topic_id];
     pacer.count((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0));
   }

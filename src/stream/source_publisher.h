@@ -37,9 +37,9 @@ struct DeadLetter {
 
 /// Where a publish run is, for progress bars. Called on the publishing thread.
 struct PublishProgress {
-  std::uint64_t records = 0;   ///< published so far, every topic
-  std::uint64_t bytes = 0;     ///< key + value bytes so far
-  TimeNs event_elapsed_ns = 0; ///< event time since the first published record
+  std::uint64_t records = 0;    ///< published so far, every topic
+  std::uint64_t bytes = 0;      ///< key + value bytes so far
+  TimeNs event_elapsed_ns = 0;  ///< event time since the first published record
   double wall_seconds = 0;
 };
 

@@ -140,8 +140,9 @@ TEST_F(EngineTest, ThrottleOutOfRangeExcludedAndCounted) {
   EXPECT_EQ(f.samples, 5);  // all samples count ...
   EXPECT_EQ(f.excluded_samples, 1);
   EXPECT_DOUBLE_EQ(*f.mean_throttle, 62.25);  // ... only [0, 100] in the throttle features
-  const double sd = std::sqrt(((50 - 62.25) * (50 - 62.25) + (100 - 62.25) * (100 - 62.25) +
-                               (99 - 62.25) * (99 - 62.25) + 62.25 * 62.25) / 3.0);
+  const double sd = std::sqrt(
+      ((50 - 62.25) * (50 - 62.25) + (100 - 62.25) * (100 - 62.25) + (99 - 62.25) * (99 - 62.25) + 62.25 * 62.25) /
+      3.0);
   EXPECT_NEAR(*f.std_throttle, sd, 1e-12);
   EXPECT_DOUBLE_EQ(*f.full_throttle_frac, 0.5);
 }

@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "boxcall/schema/boxcall_generated.h"
 #include "base/validate.h"
+#include "boxcall/schema/boxcall_generated.h"
 #include "features/session_engine.h"
 #include "harness.h"
 #include "sources/fastf1_reader.h"
@@ -83,14 +83,15 @@ TEST(BahrainThroughKafka, EveryCarEveryLapNothingLostSameValuesAsOffline) {
   // Everything consumed and the finished session evicted (its pins released).
   options.should_stop = [&] {
     return metrics.records_in_count(stream::InputTopic::Telemetry) +
-                   metrics.records_in_count(stream::InputTopic::Timing) >= total &&
+                   metrics.records_in_count(stream::InputTopic::Timing) >=
+               total &&
            metrics.active_sessions() == 0;
   };
   ASSERT_EQ(runner.run(options), 0);
 
   // Nothing lost: every input contributed to state, was a dropped duplicate, or is a dead letter.
-  const double in = metrics.records_in_count(stream::InputTopic::Telemetry) +
-                    metrics.records_in_count(stream::InputTopic::Timing);
+  const double in =
+      metrics.records_in_count(stream::InputTopic::Telemetry) + metrics.records_in_count(stream::InputTopic::Timing);
   EXPECT_EQ(in, total);
   EXPECT_EQ(metrics.applied_count() + metrics.duplicate_count() + metrics.dead_letter_total(), in);
   const auto dead = itest::read_topic(topics.dead_letter);
@@ -145,8 +146,8 @@ TEST(BahrainThroughKafka, EveryCarEveryLapNothingLostSameValuesAsOffline) {
     auto it = live.find({lap.car, lap.lap});
     ASSERT_NE(it, live.end()) << "car " << lap.car << " lap " << lap.lap << " missing from the features topic";
     if (it->second != json.value() && ++mismatches <= 3) {
-      ADD_FAILURE() << "live and offline differ for car " << lap.car << " lap " << lap.lap << "\nlive:    "
-                    << it->second << "\noffline: " << json.value();
+      ADD_FAILURE() << "live and offline differ for car " << lap.car << " lap " << lap.lap
+                    << "\nlive:    " << it->second << "\noffline: " << json.value();
     }
   }
   EXPECT_EQ(mismatches, 0);

@@ -71,9 +71,10 @@ TEST(CrashRecoveryThroughKafka, AKilledInstanceLosesNothing) {
   const std::string toml = "/tmp/boxcall-crash-" + topics.telemetry + ".toml";
   std::ofstream(toml) << "[kafka]\nbrokers = \"" << config.brokers << "\"\ngroup_id = \"" << config.group_id
                       << "\"\n[kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n[topics]\ntelemetry = \""
-                      << topics.telemetry << "\"\ntiming = \"" << topics.timing << "\"\nfeatures = \"" << topics.features
-                      << "\"\npredictions = \"" << topics.predictions << "\"\nalerts = \"" << topics.alerts
-                      << "\"\ndead_letter = \"" << topics.dead_letter << "\"\n[commit]\ninterval = \"100ms\"\n";
+                      << topics.telemetry << "\"\ntiming = \"" << topics.timing << "\"\nfeatures = \""
+                      << topics.features << "\"\npredictions = \"" << topics.predictions << "\"\nalerts = \""
+                      << topics.alerts << "\"\ndead_letter = \"" << topics.dead_letter
+                      << "\"\n[commit]\ninterval = \"100ms\"\n";
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -102,7 +103,8 @@ TEST(CrashRecoveryThroughKafka, AKilledInstanceLosesNothing) {
   EXPECT_TRUE(itest::wait_for(
       [&] {
         return metrics.records_in_count(stream::InputTopic::Telemetry) +
-                   metrics.records_in_count(stream::InputTopic::Timing) >= all;
+                   metrics.records_in_count(stream::InputTopic::Timing) >=
+               all;
       },
       std::chrono::minutes(2)))
       << "B must re-read the session from its first record";

@@ -56,8 +56,8 @@ TEST(DeadLetterThroughKafka, EveryBadRecordArrivesWithItsReasonAndSource) {
   options.duration = std::chrono::minutes(3);
   options.should_stop = [&] { return done.load(); };
   auto run = std::async(std::launch::async, [&] { return runner.run(options); });
-  ASSERT_TRUE(itest::wait_for([&] { return metrics.applied_count() >= static_cast<double>(good); },
-                              std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      itest::wait_for([&] { return metrics.applied_count() >= static_cast<double>(good); }, std::chrono::seconds(60)))
       << "the good records were not applied";
 
   // Phase 2: one record per reason.
@@ -78,18 +78,33 @@ TEST(DeadLetterThroughKafka, EveryBadRecordArrivesWithItsReasonAndSource) {
   not_an_input.car = 16;
   std::vector<Bad> bad = {
       {topics.telemetry, kSession, bytes("\x01\x02garbage that is not a record"), "malformed_flatbuffer", {}},
-      {topics.telemetry, kSession, bytes(R"({"payload_type": "CarSample", "payload": {"session": "x")"),
-       "malformed_json", {}},
-      {topics.telemetry, kSession, bytes(std::span<const std::uint8_t>(v2.GetBufferPointer(), v2.GetSize())),
-       "wrong_schema_version", {}},
-      {topics.telemetry, kSession, bytes(codec.encode(kSession, Input(sample(101 * kNsPerSecond, 512)))),
-       "out_of_range", {}},
+      {topics.telemetry,
+       kSession,
+       bytes(R"({"payload_type": "CarSample", "payload": {"session": "x")"),
+       "malformed_json",
+       {}},
+      {topics.telemetry,
+       kSession,
+       bytes(std::span<const std::uint8_t>(v2.GetBufferPointer(), v2.GetSize())),
+       "wrong_schema_version",
+       {}},
+      {topics.telemetry,
+       kSession,
+       bytes(codec.encode(kSession, Input(sample(101 * kNsPerSecond, 512)))),
+       "out_of_range",
+       {}},
       {topics.telemetry, kSession, bytes(codec.encode(kSession, Output(not_an_input))), "unknown_message_type", {}},
       {topics.timing, kSession, bytes(codec.encode(kSession, Input(sample(102 * kNsPerSecond)))), "wrong_topic", {}},
-      {topics.telemetry, std::nullopt, bytes(codec.encode(kSession, Input(sample(103 * kNsPerSecond)))),
-       "missing_key", {}},
-      {topics.telemetry, std::string("other-session"), bytes(codec.encode(kSession, Input(sample(104 * kNsPerSecond)))),
-       "key_mismatch", {}},
+      {topics.telemetry,
+       std::nullopt,
+       bytes(codec.encode(kSession, Input(sample(103 * kNsPerSecond)))),
+       "missing_key",
+       {}},
+      {topics.telemetry,
+       std::string("other-session"),
+       bytes(codec.encode(kSession, Input(sample(104 * kNsPerSecond)))),
+       "key_mismatch",
+       {}},
       {topics.telemetry, kSession, bytes(codec.encode(kSession, Input(sample(80 * kNsPerSecond)))), "late", {}},
   };
   for (auto& b : bad) b.at = itest::produce(b.topic, b.key, b.value);
@@ -123,9 +138,9 @@ TEST(DeadLetterThroughKafka, EveryBadRecordArrivesWithItsReasonAndSource) {
     EXPECT_EQ(it->value, b.value) << b.reason << ": the payload must be forwarded untouched";
     EXPECT_EQ(it->key, b.key.value_or("")) << b.reason;
   }
-  EXPECT_EQ(metrics.applied_count() + metrics.dead_letter_total() + metrics.duplicate_count(),
-            metrics.records_in_count(stream::InputTopic::Telemetry) +
-                metrics.records_in_count(stream::InputTopic::Timing));
+  EXPECT_EQ(
+      metrics.applied_count() + metrics.dead_letter_total() + metrics.duplicate_count(),
+      metrics.records_in_count(stream::InputTopic::Telemetry) + metrics.records_in_count(stream::InputTopic::Timing));
 }
 
 }  // namespace

@@ -37,8 +37,12 @@ stream::TopicNames fresh_topics(const std::string& test_name, int partitions) {
   conf.set("bootstrap.servers", broker());
   auto admin = conf.create(RD_KAFKA_PRODUCER);
   stream::create_topics(admin.get(),
-                        {{t.telemetry, partitions}, {t.timing, partitions}, {t.features, partitions},
-                         {t.predictions, partitions}, {t.alerts, partitions}, {t.dead_letter, partitions}},
+                        {{t.telemetry, partitions},
+                         {t.timing, partitions},
+                         {t.features, partitions},
+                         {t.predictions, partitions},
+                         {t.alerts, partitions},
+                         {t.dead_letter, partitions}},
                         std::chrono::seconds(30));
   return t;
 }
@@ -126,9 +130,9 @@ Position produce(const std::string& topic, std::optional<std::string> key, const
   }();
   Position pos;
   stream::KafkaTopic t(rd_kafka_topic_new(producer.get(), topic.c_str(), nullptr));
-  int rc = rd_kafka_produce(t.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                            const_cast<std::uint8_t*>(value.data()), value.size(), key ? key->data() : nullptr,
-                            key ? key->size() : 0, &pos);
+  int rc =
+      rd_kafka_produce(t.get(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, const_cast<std::uint8_t*>(value.data()),
+                       value.size(), key ? key->data() : nullptr, key ? key->size() : 0, &pos);
   if (rc != 0) throw std::runtime_error("produce failed");
   rd_kafka_flush(producer.get(), 30000);
   if (pos.offset < 0) throw std::runtime_error("produce to " + topic + " was not acknowledged");

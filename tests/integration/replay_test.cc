@@ -110,8 +110,8 @@ TEST(Replay, PacedAtTenTimesRealTime) {
   const double expected = span / 10;
   std::printf("paced 10x: %llu records, event span %.2f s, wall %.2f s (expected %.2f s)\n",
               static_cast<unsigned long long>(stats.records()), span, stats.seconds, expected);
-  EXPECT_GE(stats.seconds, expected - 0.05);                    // never ahead of the clock
-  EXPECT_LE(stats.seconds, expected * 1.15 + 0.5);              // and not far behind
+  EXPECT_GE(stats.seconds, expected - 0.05);        // never ahead of the clock
+  EXPECT_LE(stats.seconds, expected * 1.15 + 0.5);  // and not far behind
   const auto records = itest::read_topic(topics.telemetry);
   EXPECT_EQ(records.size(), stats.telemetry);
 }
@@ -172,8 +172,8 @@ TEST(Replay, EmbeddedBrokerRoundTrip) {
 
 TEST(Replay, LiveTimingRejectsGoToTheDeadLetterTopicWithReasonAndSource) {
   const auto topics = itest::fresh_topics("replay-lt", 1);
-  auto src = std::make_unique<sources::LiveTimingSource>(
-      fs::path(BOXCALL_SHARED_DATA) / "livetiming/fastf1_reference_data/livedata/with_errors.txt");
+  auto src = std::make_unique<sources::LiveTimingSource>(fs::path(BOXCALL_SHARED_DATA) /
+                                                         "livetiming/fastf1_reference_data/livedata/with_errors.txt");
   std::vector<stream::DeadLetter> dead;
   const std::string key = src->session_id();
   src->on_reject([&](const sources::RejectedLine& r) {

@@ -49,7 +49,8 @@ class TinyExport : public ::testing::Test {
               "2,0 days 00:00:40,VER,1,0 days 00:00:10,2.0,2.0,0 days 00:00:31,,HARD,1.0,True,"
               "0 days 00:00:30,1,1.0,False\n"
               "3,garbage\n");
-    write(dir_ / "track_status.csv", ",Time,Status,Message\n0,0 days 00:00:05,1,AllClear\n1,0 days 00:00:33,4,SCDeployed\n");
+    write(dir_ / "track_status.csv",
+          ",Time,Status,Message\n0,0 days 00:00:05,1,AllClear\n1,0 days 00:00:33,4,SCDeployed\n");
   }
   void TearDown() override { fs::remove_all(dir_.parent_path()); }
 

@@ -38,7 +38,8 @@ std::vector<std::pair<const TimingEvent*, const T*>> bodies(const std::vector<In
 TEST(Base64AndInflate, DecodeAFeedPayload) {
   // {"Entries": [{"Utc": "2021-03-28T14:52:30.1Z", "Cars": {"44": {"Channels": {...}}}}]}, deflated raw, base64.
   const std::string b64 =
-      "JcsxCoAwDAXQq0hmlSStqF3FG+iiOIgICtJB3Yp391cz5D/CT6DW3+e+XuSSMVB/LwApq2RsMq06sa5QZziXgdKEmvmM1UDWftFss/fr8d8YW4SZUVTYsEAGKpHxoa6BAogVGyH6YKbnBQ==";
+      "JcsxCoAwDAXQq0hmlSStqF3FG+iiOIgICtJB3Yp391cz5D/CT6DW3+e+XuSSMVB/LwApq2RsMq06sa5QZziXgdKEmvmM1UDWftFss/"
+      "fr8d8YW4SZUVTYsEAGKpHxoa6BAogVGyH6YKbnBQ==";
   auto raw = base64_decode(b64);
   ASSERT_TRUE(raw);
   auto text = inflate_raw(*raw);
@@ -57,7 +58,8 @@ TEST(LiveTimingSource, DeltasBecomeLapsPitsAndSamples) {
   fs::create_directories(dir);
   auto write = [&](const char* name, const std::string& body) { std::ofstream(dir / name) << body; };
   write("TimingData.jsonStream",
-        "\xEF\xBB\xBF" "00:00:01.000{\"Lines\":{\"44\":{\"Position\":\"2\",\"InPit\":false,\"PitOut\":false,"
+        "\xEF\xBB\xBF"
+        "00:00:01.000{\"Lines\":{\"44\":{\"Position\":\"2\",\"InPit\":false,\"PitOut\":false,"
         "\"Sectors\":[{\"Value\":\"\"},{\"Value\":\"\"},{\"Value\":\"\"}],\"LastLapTime\":{\"Value\":\"\"}}}}\n"
         "00:01:40.000{\"Lines\":{\"44\":{\"NumberOfLaps\":1,\"Sectors\":{\"0\":{\"Value\":\"30.100\"},"
         "\"1\":{\"Value\":\"40.200\"},\"2\":{\"Value\":\"29.700\"}},\"LastLapTime\":{\"Value\":\"1:40.000\"}}}}\n"
@@ -73,12 +75,14 @@ TEST(LiveTimingSource, DeltasBecomeLapsPitsAndSamples) {
         "00:00:01.000{\"Lines\":{\"44\":{\"Stints\":[{\"Compound\":\"MEDIUM\",\"New\":\"true\",\"TotalLaps\":0}]}}}\n"
         "00:01:39.000{\"Lines\":{\"44\":{\"Stints\":{\"0\":{\"TotalLaps\":1}}}}}\n"
         "00:03:19.000{\"Lines\":{\"44\":{\"Stints\":{\"0\":{\"TotalLaps\":2}}}}}\n"
-        "00:05:10.000{\"Lines\":{\"44\":{\"Stints\":{\"1\":{\"Compound\":\"HARD\",\"New\":\"true\",\"TotalLaps\":0}}}}}\n");
+        "00:05:10.000{\"Lines\":{\"44\":{\"Stints\":{\"1\":{\"Compound\":\"HARD\",\"New\":\"true\",\"TotalLaps\":0}}}}}"
+        "\n");
   write("TrackStatus.jsonStream", "00:02:00.000{\"Status\":\"4\",\"Message\":\"SCDeployed\"}\n");
   write("LapCount.jsonStream", "00:00:00.500{\"CurrentLap\":1,\"TotalLaps\":3}\n");
   write("DriverList.jsonStream", "00:00:00.100{\"44\":{\"Tla\":\"HAM\",\"RacingNumber\":\"44\"}}\n");
   write("CarData.z.jsonStream",
-        "00:00:31.000\"JcsxCoAwDAXQq0hmlSStqF3FG+iiOIgICtJB3Yp391cz5D/CT6DW3+e+XuSSMVB/LwApq2RsMq06sa5QZziXgdKEmvmM1UDWftFss/"
+        "00:00:31.000\"JcsxCoAwDAXQq0hmlSStqF3FG+iiOIgICtJB3Yp391cz5D/CT6DW3+e+XuSSMVB/"
+        "LwApq2RsMq06sa5QZziXgdKEmvmM1UDWftFss/"
         "fr8d8YW4SZUVTYsEAGKpHxoa6BAogVGyH6YKbnBQ==\"\n");
 
   LiveTimingOptions o;
@@ -157,9 +161,9 @@ TEST(LiveTimingSource, Baku2018EveryCarsLaps) {
 
   // Laps per car (results of the 2018 Azerbaijan GP: Hamilton won in 51 laps; Bottas 48 (puncture),
   // Grosjean 42, Ricciardo and Verstappen 39 (collision), Hülkenberg 10; Ocon and Sirotkin out on lap 1).
-  const std::map<int, int> expected = {{44, 51}, {7, 51}, {11, 51}, {55, 51}, {16, 51}, {10, 51}, {5, 51},
-                                       {14, 51}, {2, 51},  {28, 51}, {20, 51}, {9, 51},  {18, 51}, {77, 48},
-                                       {8, 42},  {3, 39},  {33, 39}, {27, 10}};
+  const std::map<int, int> expected = {{44, 51}, {7, 51},  {11, 51}, {55, 51}, {16, 51}, {10, 51},
+                                       {5, 51},  {14, 51}, {2, 51},  {28, 51}, {20, 51}, {9, 51},
+                                       {18, 51}, {77, 48}, {8, 42},  {3, 39},  {33, 39}, {27, 10}};
   std::map<int, std::vector<int>> laps;
   std::map<int, int> timed;
   std::map<int, int> with_compound;
@@ -224,7 +228,8 @@ TEST(LiveTimingSource, MalformedLinesGoToTheDeadLetterPathTheRestParses) {
   EXPECT_FALSE(bodies<RaceControlMessage>(all).empty());
   EXPECT_FALSE(bodies<TrackStatusChange>(all).empty());
   for (std::size_t i = 1; i < all.size(); ++i) ASSERT_LE(event_time(all[i - 1]), event_time(all[i])) << i;
-  for (const auto& r : rejected) std::printf("  rejected %s %s: %s\n", r.source.c_str(), std::string(to_string(r.reason)).c_str(), r.detail.c_str());
+  for (const auto& r : rejected)
+    std::printf("  rejected %s %s: %s\n", r.source.c_str(), std::string(to_string(r.reason)).c_str(), r.detail.c_str());
 }
 
 }  // namespace

@@ -73,8 +73,8 @@ Trace run(const SynthConfig& cfg) {
     last = et;
     if (const auto* s = std::get_if<TelemetrySample>(&in)) {
       if (s->event_time_ns - s->session_time_ns != offset) tr.session_offset_constant = false;
-      tr.cars[s->car].samples.push_back(Row{i, s->session_time_ns, s->speed_kph, s->throttle, s->rpm, s->gear,
-                                            s->brake, s->drs, s->distance_m.value_or(-1e9)});
+      tr.cars[s->car].samples.push_back(Row{i, s->session_time_ns, s->speed_kph, s->throttle, s->rpm, s->gear, s->brake,
+                                            s->drs, s->distance_m.value_or(-1e9)});
       continue;
     }
     const auto& ev = std::get<TimingEvent>(in);

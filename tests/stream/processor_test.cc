@@ -81,8 +81,12 @@ class ProcessorTest : public ::testing::Test {
 
   void feed(InputTopic topic, std::span<const std::uint8_t> value, std::string_view key = kSession) {
     std::vector<std::uint8_t> copy(value.begin(), value.end());
-    RecordRef r{topic, 0, next_offset_[static_cast<std::size_t>(topic)]++, as_bytes(key),
-                as_bytes(std::span<const std::uint8_t>(copy)), -1};
+    RecordRef r{topic,
+                0,
+                next_offset_[static_cast<std::size_t>(topic)]++,
+                as_bytes(key),
+                as_bytes(std::span<const std::uint8_t>(copy)),
+                -1};
     processor_->process(r);
     // A live consumer reads each record's partition to its end right after it.
     if (live_) processor_->partition_eof(topic, 0);
@@ -136,10 +140,10 @@ TEST_F(ProcessorTest, EveryBadRecordLandsInTheDeadLetterTopicWithItsReason) {
   feed_raw(InputTopic::Telemetry, "{\"payload_type\": \"CarSample\", \"payload\": {\"session\": ");
   auto too_fast = sample(1, 1 * kNsPerSecond, 512);
   feed(too_fast);
-  feed(Input(timing(1, 2 * kNsPerSecond, PitIn{})), kSession);  // fine
+  feed(Input(timing(1, 2 * kNsPerSecond, PitIn{})), kSession);                                         // fine
   feed(InputTopic::Telemetry, codec_.encode(kSession, Input(timing(1, 3 * kNsPerSecond, PitOut{}))));  // wrong topic
-  feed(Input(sample(1, 4 * kNsPerSecond)), "");                 // no key
-  feed(Input(sample(1, 5 * kNsPerSecond)), "another-session");  // key mismatch
+  feed(Input(sample(1, 4 * kNsPerSecond)), "");                                                        // no key
+  feed(Input(sample(1, 5 * kNsPerSecond)), "another-session");                                         // key mismatch
   LapFeatures not_input;
   feed(InputTopic::Telemetry, codec_.encode(kSession, Output(not_input)));
 
@@ -156,7 +160,7 @@ TEST_F(ProcessorTest, EveryBadRecordLandsInTheDeadLetterTopicWithItsReason) {
 TEST_F(ProcessorTest, DuplicatesAreDroppedAndCounted) {
   eof_all();
   feed(Input(sample(1, 1 * kNsPerSecond)));
-  feed(Input(sample(1, 1 * kNsPerSecond)));  // same car, same event time
+  feed(Input(sample(1, 1 * kNsPerSecond)));   // same car, same event time
   feed(Input(sample(44, 1 * kNsPerSecond)));  // another car at the same time is not a duplicate
   EXPECT_EQ(metrics_.duplicate_count(), 1);
   EXPECT_TRUE(dead_letter_reasons().empty());
@@ -297,9 +301,9 @@ TEST_F(ProcessorTest, IdleTimeoutReleasesABufferedSession) {
 
 TEST_F(ProcessorTest, CommitsOnlyPastAcknowledgedOutputsAndEndedSessions) {
   eof_all();
-  feed_raw(InputTopic::Telemetry, "garbage");          // offset 0: dead letter, not yet acknowledged
-  feed(Input(sample(1, 1 * kNsPerSecond)));            // offset 1: opens the session (pinned)
-  feed(Input(sample(1, 2 * kNsPerSecond)));            // offset 2
+  feed_raw(InputTopic::Telemetry, "garbage");  // offset 0: dead letter, not yet acknowledged
+  feed(Input(sample(1, 1 * kNsPerSecond)));    // offset 1: opens the session (pinned)
+  feed(Input(sample(1, 2 * kNsPerSecond)));    // offset 2
   auto positions = processor_->commit_positions();
   EXPECT_EQ(positions.at({InputTopic::Telemetry, 0}), 0) << "the unacknowledged dead letter pins offset 0";
   publisher_.ack_all();

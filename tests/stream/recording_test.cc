@@ -32,12 +32,13 @@ std::vector<RecordedRecord> sample_records(RecordingWriter& w) {
   b.partition = 0;
   b.offset = 7;
   b.timestamp_ms = 1'678'028'618'600;
-  b.key.reset();     // null key
-  b.value = "";      // empty, not null
-  b.headers = {{"boxcall.reason", "malformed_json"}, {"boxcall.source", "with_errors.txt:2"}, {"nullvalue", std::nullopt}};
+  b.key.reset();  // null key
+  b.value = "";   // empty, not null
+  b.headers = {
+      {"boxcall.reason", "malformed_json"}, {"boxcall.source", "with_errors.txt:2"}, {"nullvalue", std::nullopt}};
   v.push_back(b);
   RecordedRecord c = a;
-  c.value.reset();   // tombstone
+  c.value.reset();  // tombstone
   c.offset = 43;
   v.push_back(c);
   return v;
