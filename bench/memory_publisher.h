@@ -22,10 +22,9 @@ class CountingPublisher final : public stream::Publisher {
   std::uint64_t dead_letters = 0;
 };
 
-/// Feeds one encoded record to the processor as the live consumer would: a
-/// single partition per input topic; the timing partition is read to its end
-/// after each timing record (it is sparse, so a caught-up consumer sees its
-/// EOF almost at once), which lets telemetry through without waiting.
+/// Feeds one encoded record to the processor as a live (caught-up) consumer
+/// would: a single partition per input topic, read to its end after each
+/// record (the EOF event follows every record when nothing else is waiting).
 class ProcessorDriver {
  public:
   explicit ProcessorDriver(stream::Processor& p) : p_(p) {
@@ -39,7 +38,7 @@ class ProcessorDriver {
     stream::RecordRef rec{
         topic, 0, offset++, stream::as_bytes(std::string_view(session)), stream::as_bytes(value), timestamp_ms};
     p_.process(rec);
-    if (topic == stream::InputTopic::Timing) p_.partition_eof(stream::InputTopic::Timing, 0);
+    p_.partition_eof(topic, 0, offset);
   }
 
  private:

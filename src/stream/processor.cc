@@ -301,6 +301,7 @@ void Processor::route(Session& s, const RecordRef& rec, Input&& input) {
   s.buffer.push_back(Pending{t, s.seq++, rec.topic, rec.partition, rec.offset, rec.timestamp_ms, std::move(input),
                              std::vector<std::byte>(rec.value.begin(), rec.value.end())});
   std::push_heap(s.buffer.begin(), s.buffer.end());
+  ++buffered_;
   refresh_watermark(s, /*flush_all=*/false);
 }
 
@@ -321,7 +322,9 @@ void Processor::refresh_watermark(Session& s, bool flush_all) {
     w = flush_all || newest == kNever ? newest
                                       : newest - std::chrono::nanoseconds(config_.max_out_of_orderness).count();
   }
-  if (s.buffer.size() > kMaxBufferedPerSession) w = std::max(w, s.buffer.front().t);
+  if (!s.buffer.empty() && (s.buffer.size() > kMaxBufferedPerSession || buffered_ > config_.max_buffered_records)) {
+    w = std::max(w, s.buffer.front().t);  // memory first: shed this session's oldest record
+  }
   release(s, w, flush_all);
 }
 
@@ -346,6 +349,7 @@ void Processor::release(Session& s, TimeNs watermark, bool flush_all) {
     std::pop_heap(s.buffer.begin(), s.buffer.end());
     Pending p = std::move(s.buffer.back());
     s.buffer.pop_back();
+    --buffered_;
     current_timestamp_ms_ = p.timestamp_ms;
     apply(s, p.topic, p.input, /*late=*/false, nullptr, &p.raw, p.offset, p.partition);
   }
@@ -424,7 +428,8 @@ void Processor::recompute_caught_up() {
   // beyond it in the last fetch (fetched records may still wait in the queue).
   caught_up_ = std::all_of(ends_.begin(), ends_.end(), [&](const auto& entry) {
     const auto& [key, end] = entry;
-    return end.at_eof && (end.high_watermark < 0 || tracker_->next_offset(key) >= end.high_watermark);
+    const std::int64_t position = std::max(tracker_->next_offset(key), end.eof_offset);
+    return end.at_eof && (end.high_watermark < 0 || position >= end.high_watermark);
   });
 }
 
@@ -435,8 +440,11 @@ void Processor::high_watermark(InputTopic topic, std::int32_t partition, std::in
   recompute_caught_up();
 }
 
-void Processor::partition_eof(InputTopic topic, std::int32_t partition) {
-  if (auto it = ends_.find({topic, partition}); it != ends_.end()) it->second.at_eof = true;
+void Processor::partition_eof(InputTopic topic, std::int32_t partition, std::int64_t offset) {
+  if (auto it = ends_.find({topic, partition}); it != ends_.end()) {
+    it->second.at_eof = true;
+    it->second.eof_offset = std::max(it->second.eof_offset, offset);
+  }
   recompute_caught_up();
   for (auto& [id, s] : sessions_) {
     if (!s->buffer.empty()) refresh_watermark(*s, /*flush_all=*/false);
@@ -485,15 +493,12 @@ void Processor::drain() {
 }
 
 void Processor::evict(SessionMap::iterator it) {
+  buffered_ -= it->second->buffer.size();
   metrics_.remove_session(it->first);
   sessions_.erase(it);
   metrics_.set_active_sessions(static_cast<double>(sessions_.size()));
 }
 
-std::size_t Processor::buffered_records() const {
-  std::size_t n = 0;
-  for (const auto& [id, s] : sessions_) n += s->buffer.size();
-  return n;
-}
+std::size_t Processor::buffered_records() const { return buffered_; }
 
 }  // namespace boxcall::stream

@@ -68,6 +68,9 @@ struct ProcessorConfig {
   /// wait for a sparse input (timing) while protecting order against producers
   /// that batch the two topics apart.
   std::chrono::milliseconds input_idle{100};
+  /// Memory bound of all reorder buffers together: beyond it, the session that
+  /// grows releases its oldest records even if an input still holds it back.
+  std::size_t max_buffered_records = 1'000'000;
   /// A lap completion is applied once its car's telemetry has passed the lap
   /// end, or once the session's telemetry is this far past it (a car whose
   /// telemetry stopped; sessions without telemetry are not held). Keeps samples
@@ -167,8 +170,9 @@ class Processor {
 
   /// One consumed record: decoded, validated, deduplicated, ordered, applied.
   void process(const RecordRef& record);
-  /// The consumer reached the end of a partition.
-  void partition_eof(InputTopic topic, std::int32_t partition);
+  /// The consumer reached the end of a partition; `offset` is where that end
+  /// is (the EOF event's offset), -1 when unknown.
+  void partition_eof(InputTopic topic, std::int32_t partition, std::int64_t offset = -1);
   /// The broker's high watermark of a partition, as of the consumer's last
   /// fetch (records fetched but not yet consumed count as unread).
   void high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset);
@@ -213,11 +217,14 @@ class Processor {
   /// last consumed record) and the broker's high watermark as last fetched.
   struct PartitionEnd {
     bool at_eof = false;
+    std::int64_t eof_offset = -1;
     std::int64_t high_watermark = -1;
   };
   std::map<OffsetTracker::Key, PartitionEnd> ends_;
   /// Every assigned partition is read to its end: the consumer is live.
   bool caught_up_ = false;
+  /// Records held in all reorder buffers (bounded by `max_buffered_records`).
+  std::size_t buffered_ = 0;
   void recompute_caught_up();
   std::int64_t current_timestamp_ms_ = -1;
   // Strategy: the model store (when models are configured) and what decisions use.

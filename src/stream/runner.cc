@@ -335,7 +335,7 @@ struct Runner::Impl final : Publisher {
 
   void handle(const rd_kafka_message_t& msg) {
     if (msg.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (auto t = input_of(msg.rkt)) processor->partition_eof(*t, msg.partition);
+      if (auto t = input_of(msg.rkt)) processor->partition_eof(*t, msg.partition, msg.offset);
       return;
     }
     if (msg.err) {

@@ -290,6 +290,38 @@ TEST_F(ProcessorTest, InputIdleHoldsTelemetryUntilTheTimingInputHasBeenQuiet) {
   EXPECT_EQ(metrics_.applied_count(), 3);
 }
 
+TEST_F(ProcessorTest, AnEmptyPartitionReadToItsEndCountsAsCaughtUp) {
+  // Partition 1 of each topic never had a record: its fetched high watermark is
+  // 0 and its EOF is at 0. The consumer is live, so a quiet timing input stops
+  // holding telemetry back after input_idle.
+  auto c = config_;
+  c.input_idle = std::chrono::milliseconds(100);
+  processor_ = std::make_unique<Processor>(c, publisher_, metrics_, clock_);
+  for (auto t : {InputTopic::Telemetry, InputTopic::Timing}) {
+    processor_->assign(t, 0);
+    processor_->assign(t, 1);
+    processor_->high_watermark(t, 1, 0);
+    processor_->partition_eof(t, 1, 0);
+  }
+  eof_all();
+  feed(Input(sample(1, 1 * kNsPerSecond)));
+  clock_.advance(std::chrono::milliseconds(100));
+  processor_->tick();
+  EXPECT_EQ(processor_->buffered_records(), 0U);
+}
+
+TEST_F(ProcessorTest, AllBuffersTogetherStayWithinTheirBound) {
+  auto c = config_;
+  c.max_buffered_records = 50;
+  processor_ = std::make_unique<Processor>(c, publisher_, metrics_, clock_);
+  processor_->assign(InputTopic::Telemetry, 0);
+  processor_->assign(InputTopic::Timing, 0);
+  // Catching up (no EOF): without timing the session's telemetry would be held.
+  for (int i = 1; i <= 200; ++i) feed(Input(sample(1, i * 100'000'000LL)));
+  EXPECT_LE(processor_->buffered_records(), 51U);
+  EXPECT_TRUE(dead_letter_reasons().empty());
+}
+
 TEST_F(ProcessorTest, IdleTimeoutReleasesABufferedSession) {
   feed(Input(sample(1, 1 * kNsPerSecond)));
   feed(Input(sample(1, 2 * kNsPerSecond)));
