@@ -203,7 +203,6 @@ void Processor::assign(InputTopic topic, std::int32_t partition) {
   OffsetTracker::Key k{topic, partition};
   tracker_->assign(k, ++generation);
   ends_[k] = PartitionEnd{};
-  caught_up_ = false;
 }
 
 void Processor::revoke(InputTopic topic, std::int32_t partition) {
@@ -215,7 +214,6 @@ void Processor::revoke(InputTopic topic, std::int32_t partition) {
   OffsetTracker::Key k{topic, partition};
   tracker_->revoke(k);
   ends_.erase(k);
-  recompute_caught_up();
 }
 
 Processor::Session& Processor::session_for(std::string_view id) {
@@ -245,7 +243,6 @@ void Processor::process(const RecordRef& rec) {
   const OffsetTracker::Key key{rec.topic, rec.partition};
   tracker_->consumed(key, rec.offset);
   if (auto it = ends_.find(key); it != ends_.end()) it->second.at_eof = false;
-  caught_up_ = false;
   current_timestamp_ms_ = rec.timestamp_ms;
 
   auto decoded = codec_.decode(rec.value);
@@ -309,10 +306,16 @@ void Processor::refresh_watermark(Session& s, bool flush_all) {
   TimeNs w = kForever;
   const auto now = clock_.now();
   for (std::size_t ti = 0; ti < kInputTopics && !flush_all; ++ti) {
-    // A live consumer (nothing unread anywhere) stops waiting for an input the
-    // session has been quiet on for `input_idle`. While catching up it always
-    // waits: the input's next records are already there to be read.
-    if (caught_up_ && now - s.last_arrival[ti] >= config_.input_idle) continue;
+    // An input the consumer has read to the end of (nothing fetched and still
+    // unread) stops holding the session back once the session has been quiet
+    // on it for `input_idle`; while it has unread records it always holds.
+    // Its partition is the session's partition on the other topic when the
+    // session has not been seen on this one (same count, same key hashing).
+    const std::optional<std::int32_t> partition = s.partition[ti] ? s.partition[ti] : s.partition[1 - ti];
+    if ((!partition || read_to_end({static_cast<InputTopic>(ti), *partition})) &&
+        now - s.last_arrival[ti] >= config_.input_idle) {
+      continue;
+    }
     const TimeNs bound =
         s.newest[ti] == kNever ? kNever : s.newest[ti] - std::chrono::nanoseconds(config_.max_out_of_orderness).count();
     w = std::min(w, bound);
@@ -423,21 +426,21 @@ void Processor::apply(Session& s, InputTopic topic, const Input& input, bool lat
   if (!late) advance(s, event.event_time_ns, sink);
 }
 
-void Processor::recompute_caught_up() {
-  // Read to the end: an EOF event after the last consumed record, and nothing
-  // beyond it in the last fetch (fetched records may still wait in the queue).
-  caught_up_ = std::all_of(ends_.begin(), ends_.end(), [&](const auto& entry) {
-    const auto& [key, end] = entry;
-    const std::int64_t position = std::max(tracker_->next_offset(key), end.eof_offset);
-    return end.at_eof && (end.high_watermark < 0 || position >= end.high_watermark);
-  });
+bool Processor::read_to_end(OffsetTracker::Key key) const {
+  auto it = ends_.find(key);
+  if (it == ends_.end()) return true;  // not assigned here: nothing to wait for
+  const PartitionEnd& end = it->second;
+  const std::int64_t position = std::max(tracker_->next_offset(key), end.eof_offset);
+  // The high watermark of the last fetch counts records fetched but not yet
+  // consumed; before any fetch answered, the EOF event is all there is.
+  if (end.high_watermark >= 0 && position >= 0) return position >= end.high_watermark;
+  return end.at_eof;
 }
 
 void Processor::high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset) {
   auto it = ends_.find({topic, partition});
   if (it == ends_.end() || it->second.high_watermark == offset) return;
   it->second.high_watermark = offset;
-  recompute_caught_up();
 }
 
 void Processor::partition_eof(InputTopic topic, std::int32_t partition, std::int64_t offset) {
@@ -445,7 +448,6 @@ void Processor::partition_eof(InputTopic topic, std::int32_t partition, std::int
     it->second.at_eof = true;
     it->second.eof_offset = std::max(it->second.eof_offset, offset);
   }
-  recompute_caught_up();
   for (auto& [id, s] : sessions_) {
     if (!s->buffer.empty()) refresh_watermark(*s, /*flush_all=*/false);
   }

@@ -5,11 +5,11 @@
 /// only positions whose derived outputs were all acknowledged get committed.
 ///
 /// Event time: each session has a watermark W = min over its two inputs of
-/// (newest event time seen there - max out-of-orderness). While the consumer
-/// is live (every assigned partition read to its end), an input on which the
-/// session has had no record for `input_idle` does not hold W back; while it
-/// catches up, both inputs always do, so a replay or restart applies records
-/// in event-time order. A session silent past `idle_timeout` releases all. Records are released to the feature engine
+/// (newest event time seen there - max out-of-orderness). An input whose
+/// partition is read to its end (nothing fetched and unread) and on which the
+/// session has had no record for `input_idle` does not hold W back; an input
+/// with unread records always does, so a replay or restart applies records in
+/// event-time order. A session silent past `idle_timeout` releases all. Records are released to the feature engine
 /// in event-time order once W passes them. A record arriving behind what was already released is late: within the
 /// allowed lateness it is still applied (placed in its lap if that lap is open), beyond it, or if its lap has closed,
 /// it goes to the dead-letter topic with reason `late`. A sample behind the session but still after its own car's last
@@ -62,9 +62,8 @@ struct ModelsConfig {
 struct ProcessorConfig {
   std::chrono::milliseconds max_out_of_orderness{0};
   std::chrono::milliseconds allowed_lateness{5000};
-  /// When the consumer is live (every assigned partition read to its end), an
-  /// input of a session stops holding the session's watermark back after this
-  /// long without a record of that session on it (processing time). Bounds the
+  /// An input read to its end stops holding a session's watermark back after
+  /// this long without a record of that session on it (processing time). Bounds the
   /// wait for a sparse input (timing) while protecting order against producers
   /// that batch the two topics apart.
   std::chrono::milliseconds input_idle{100};
@@ -221,11 +220,11 @@ class Processor {
     std::int64_t high_watermark = -1;
   };
   std::map<OffsetTracker::Key, PartitionEnd> ends_;
-  /// Every assigned partition is read to its end: the consumer is live.
-  bool caught_up_ = false;
+
   /// Records held in all reorder buffers (bounded by `max_buffered_records`).
   std::size_t buffered_ = 0;
-  void recompute_caught_up();
+  /// Nothing of the partition is fetched and unread (high watermark of the last fetch, EOF).
+  [[nodiscard]] bool read_to_end(OffsetTracker::Key key) const;
   std::int64_t current_timestamp_ms_ = -1;
   // Strategy: the model store (when models are configured) and what decisions use.
   std::shared_ptr<infer::ModelStore> models_;
