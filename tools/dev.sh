@@ -21,7 +21,7 @@ PACKAGES=(
   librdkafka-dev libboost-dev libflatbuffers-dev flatbuffers-compiler libeigen3-dev
   libspdlog-dev prometheus-cpp-dev libxgboost-dev xgboost libgtest-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
-  kcat openjdk-17-jre-headless maven curl
+  kcat openjdk-17-jre-headless maven curl ccache
 )
 
 log() { echo "dev.sh: $*" >&2; }
