@@ -47,11 +47,11 @@
 #include <vector>
 
 #include "boxcall/schema/boxcall_generated.h"
+#include "replay/source_publisher.h"
 #include "sources/synth.h"
 #include "stream/config.h"
 #include "stream/kafka.h"
 #include "stream/runner.h"
-#include "stream/source_publisher.h"
 #include "synth_feed.h"
 
 namespace {
@@ -235,10 +235,10 @@ int throughput(const Args& a) {
   std::vector<std::unique_ptr<sources::RecordSource>> races;
   for (auto& sc : sources::make_synth_sessions(a.sessions, base))
     races.push_back(std::make_unique<sources::SynthRace>(sc));
-  stream::PublishOptions po;
+  replay::PublishOptions po;
   po.speed = 0;
   po.kafka["batch.num.messages"] = "10000";
-  auto pub = stream::publish_sources(std::move(races), a.brokers, config.topics, po);
+  auto pub = replay::publish_sources(std::move(races), a.brokers, config.topics, po);
   const std::uint64_t total = pub.telemetry + pub.timing;
   if (pub.failed) throw ConfigError("publishing failed for " + std::to_string(pub.failed) + " records");
 

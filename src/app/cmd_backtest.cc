@@ -21,6 +21,7 @@
 #include "infer/priors.h"
 #include "infer/rules_predictor.h"
 #include "infer/xgb_predictor.h"
+#include "sources/drive.h"
 #include "sources/fastf1_reader.h"
 
 namespace boxcall::app {
@@ -138,21 +139,9 @@ int run_backtest(const BacktestOptions& o) {
     infer::SessionPipeline pipeline(
         reader.session_id(), fc, sc, [predictor] { return predictor; }, priors);
     CollectingSink sink;
-    std::uint64_t invalid = 0;
-    while (auto record = reader.next()) {
-      // Same records as the live path: what fails validation is dead-lettered there, skipped here.
-      if (validate(*record)) {
-        ++invalid;
-        continue;
-      }
-      const TimeNs t = event_time(*record);
-      if (auto* sample = std::get_if<TelemetrySample>(&*record)) {
-        (void)pipeline.on_sample(*sample, /*late=*/false, sink);
-      } else {
-        pipeline.on_timing(std::get<TimingEvent>(*record), sink);
-      }
-      pipeline.on_watermark(t, sink);
-    }
+    // Same records as the live path: what it dead-letters is counted and skipped here.
+    const sources::DriveStats drove = sources::drive(reader, pipeline, sink);
+    const std::uint64_t invalid = drove.invalid + drove.rejected;
 
     std::stable_sort(sink.predictions.begin(), sink.predictions.end(),
                      [](const StrategyPrediction& a, const StrategyPrediction& b) {

@@ -15,6 +15,7 @@
 #include "base/result.h"
 #include "base/validate.h"
 #include "features/session_engine.h"
+#include "sources/drive.h"
 #include "sources/fastf1_reader.h"
 
 namespace boxcall::app {
@@ -110,23 +111,11 @@ int run_features(const FeaturesOptions& o) {
 
     features::FeatureConfig config;
     config.scheduled_laps = reader.scheduled_laps();
-    features::SessionEngine engine(config);
+    features::FeatureHandler engine(config);
     CollectingSink sink;
-    std::uint64_t invalid = 0;
-    while (auto record = reader.next()) {
-      // The live path dead-letters what fails validation; the twin skips it, so both see the same records.
-      if (validate(*record)) {
-        ++invalid;
-        continue;
-      }
-      const TimeNs t = event_time(*record);
-      if (auto* sample = std::get_if<TelemetrySample>(&*record)) {
-        (void)engine.on_sample(*sample, /*late=*/false, sink);
-      } else {
-        engine.on_timing(std::get<TimingEvent>(*record), sink);
-      }
-      engine.on_watermark(t, sink);
-    }
+    // Same records as the live path: what it dead-letters is counted and skipped here.
+    const sources::DriveStats drove = sources::drive(reader, engine, sink);
+    const std::uint64_t invalid = drove.invalid + drove.rejected;
 
     std::sort(sink.laps.begin(), sink.laps.end(), [](const LapFeatures& a, const LapFeatures& b) {
       const std::string da = driver_text(a), db = driver_text(b);

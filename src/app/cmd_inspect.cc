@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "replay/recording.h"
 #include "stream/codec.h"
-#include "stream/recording.h"
 
 namespace boxcall::app {
 namespace {
@@ -81,7 +81,7 @@ class Printer {
   explicit Printer(const InspectArgs& a) : a_(a) {}
 
   /// False once the limit is reached.
-  bool print(const std::string& topic, const stream::RecordedRecord& r) {
+  bool print(const std::string& topic, const replay::RecordedRecord& r) {
     std::string rendered;
     bool is_envelope = false;
     if (r.value) {
@@ -146,8 +146,8 @@ int run_inspect(const InspectArgs& a) {
     throw ConfigError("give either --recording FILE or --brokers B --topic T");
   Printer printer(a);
   if (!a.recording.empty()) {
-    stream::RecordingReader reader(a.recording);
-    stream::RecordedRecord r;
+    replay::RecordingReader reader(a.recording);
+    replay::RecordedRecord r;
     while (reader.next(r)) {
       const std::string& topic = reader.topic_name(r.topic_id);
       if (!a.topics.empty() && std::find(a.topics.begin(), a.topics.end(), topic) == a.topics.end()) continue;
@@ -155,12 +155,12 @@ int run_inspect(const InspectArgs& a) {
     }
   } else {
     if (a.topics.empty()) throw ConfigError("--topic is required with --brokers");
-    stream::RecordTopicsOptions o;
+    replay::RecordTopicsOptions o;
     o.from_beginning = true;
     o.until_end = !a.follow;
-    stream::consume_topics(
+    replay::consume_topics(
         a.brokers, a.topics,
-        [&printer](const std::string& topic, stream::RecordedRecord& r) { return printer.print(topic, r); }, o);
+        [&printer](const std::string& topic, replay::RecordedRecord& r) { return printer.print(topic, r); }, o);
   }
   std::fflush(stdout);
   return 0;

@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "app/commands.h"
+#include "replay/recording.h"
 #include "stream/config.h"
-#include "stream/recording.h"
 
 namespace boxcall::app {
 namespace {
@@ -36,7 +36,7 @@ int run_record(const RecordArgs& a) {
     if (!t.empty()) topics.push_back(t);
   }
   if (topics.empty()) throw ConfigError("--topics lists no topic");
-  stream::RecordTopicsOptions o;
+  replay::RecordTopicsOptions o;
   if (!a.duration.empty()) o.duration = stream::parse_duration(a.duration, "--duration");
   o.until_end = a.until_end;
   if (a.start.empty())
@@ -61,8 +61,8 @@ int run_record(const RecordArgs& a) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 
-  stream::RecordingWriter writer(a.out, {a.compress, 1});
-  auto stats = stream::record_topics(a.brokers, topics, writer, o);
+  replay::RecordingWriter writer(a.out, {a.compress, 1});
+  auto stats = replay::record_topics(a.brokers, topics, writer, o);
   writer.close();
   std::string per_topic;
   std::uint64_t total = 0;

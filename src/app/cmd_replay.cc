@@ -10,11 +10,11 @@
 #include "app/commands.h"
 #include "app/publish_progress.h"
 #include "base/time_text.h"
+#include "replay/recording.h"
+#include "replay/source_publisher.h"
 #include "sources/fastf1_reader.h"
 #include "sources/livetiming.h"
 #include "stream/config.h"
-#include "stream/recording.h"
-#include "stream/source_publisher.h"
 
 namespace boxcall::app {
 namespace {
@@ -54,7 +54,7 @@ Format detect(const std::filesystem::path& p, const std::string& forced) {
     throw ConfigError("input " + p.string() +
                       " is neither a FastF1 export (car_data/, laps.csv) nor a live-timing directory (*.jsonStream)");
   }
-  if (stream::is_recording(p)) return Format::Recording;
+  if (replay::is_recording(p)) return Format::Recording;
   if (sources::is_live_timing(p)) return Format::LiveTiming;
   throw ConfigError("input " + p.string() + " is not a boxcall recording nor a live-timing file");
 }
@@ -91,7 +91,7 @@ int run_replay(const ReplayArgs& a) {
   if (!a.timing_topic.empty()) topics.timing = a.timing_topic;
   if (!a.dead_letter_topic.empty()) topics.dead_letter = a.dead_letter_topic;
 
-  stream::PublishOptions po;
+  replay::PublishOptions po;
   po.speed = a.max ? 0 : a.speed;
   po.kafka = parse_pairs(a.kafka_overrides, "-X");
   po.from_ns = parse_time_option(a.from, "--from");
@@ -113,12 +113,12 @@ int run_replay(const ReplayArgs& a) {
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  stream::PublishStats stats;
-  std::vector<stream::DeadLetter> dead_letters;
+  replay::PublishStats stats;
+  std::vector<replay::DeadLetter> dead_letters;
   std::array<std::uint64_t, static_cast<std::size_t>(Reason::kCount)> reject_counts{};
   if (any_recording) {
-    stream::RecordingReader reader(a.inputs.front());
-    stats = stream::publish_recording(reader, a.brokers, topics, po);
+    replay::RecordingReader reader(a.inputs.front());
+    stats = replay::publish_recording(reader, a.brokers, topics, po);
     if (!reader.complete() && !g_stop && !(a.limit && stats.records() >= a.limit) && !po.to_ns) {
       std::fprintf(stderr, "replay: warning: %s has no END frame%s (the recorder stopped abruptly)\n",
                    a.inputs.front().c_str(), reader.truncated() ? " and ends inside a frame" : "");
@@ -154,7 +154,7 @@ int run_replay(const ReplayArgs& a) {
     po.dead_letters = &dead_letters;
     for (const auto& s : srcs)
       spdlog::info("replay: session {} to {} / {}", s->session_id(), topics.telemetry, topics.timing);
-    stats = stream::publish_sources(std::move(srcs), a.brokers, topics, po);
+    stats = replay::publish_sources(std::move(srcs), a.brokers, topics, po);
     for (std::size_t r = 0; r < reject_counts.size(); ++r) {
       if (reject_counts[r] == 0) continue;
       std::fprintf(stderr,

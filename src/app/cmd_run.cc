@@ -12,12 +12,13 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/config.h"
+#include "app/models.h"
+#include "replay/source_publisher.h"
 #include "sources/synth.h"
-#include "stream/config.h"
 #include "stream/kafka.h"
 #include "stream/metrics.h"
 #include "stream/runner.h"
-#include "stream/source_publisher.h"
 
 namespace boxcall::app {
 namespace {
@@ -54,53 +55,52 @@ void setup_logging(const stream::StreamConfig& c) {
 }
 
 int run_job(const RunArgs& a) {
-  stream::StreamConfig config;
-  if (!a.config_file.empty()) stream::load_toml(a.config_file, config);
-  if (!a.brokers.empty()) config.brokers = a.brokers;
-  if (!a.group.empty()) config.group_id = a.group;
-  if (a.metrics) config.metrics_address = *a.metrics;
-  if (a.log_format) config.log_format = *a.log_format;
-  if (a.log_level) config.log_level = *a.log_level;
-  stream::apply_kafka_overrides(a.kafka_overrides, config);
-  if (a.models) config.processor.models.dir = *a.models;
-  if (a.no_models) {
-    config.processor.models.dir.clear();
-  } else if (config.processor.models.dir.empty() && std::filesystem::is_directory(BOXCALL_DEFAULT_MODELS_DIR)) {
-    // Nothing configured: the models shipped with boxcall (trained by `boxcall train`, see docs/models.md).
-    config.processor.models.dir = BOXCALL_DEFAULT_MODELS_DIR;
-  }
-  stream::validate(config);
+  Config config;
+  if (!a.config_file.empty()) load_toml(a.config_file, config);
+  stream::StreamConfig& sc = config.stream;
+  if (!a.brokers.empty()) sc.brokers = a.brokers;
+  if (!a.group.empty()) sc.group_id = a.group;
+  if (a.metrics) sc.metrics_address = *a.metrics;
+  if (a.log_format) sc.log_format = *a.log_format;
+  if (a.log_level) sc.log_level = *a.log_level;
+  stream::apply_kafka_overrides(a.kafka_overrides, sc);
+  if (a.models) config.models.dir = *a.models;
+  if (a.no_models) config.models.enabled = false;
+  validate(config);
   std::optional<std::chrono::milliseconds> duration;
   if (!a.duration.empty()) duration = stream::parse_duration(a.duration, "--duration");
   if (a.sessions < 1 || a.sessions > 100000) throw ConfigError("--sessions must be 1-100000");
   if (a.speed < 0) throw ConfigError("--speed must be >= 0 (0: as fast as possible)");
-  setup_logging(config);
+  if (a.partitions < 1 || a.partitions > 1000) throw ConfigError("--partitions must be 1-1000");
+  setup_logging(sc);
+  auto models = std::make_shared<ModelSetup>(config.models);
+  spdlog::info("strategy: {}", models->describe());
+  LivePipelineFactory sessions(config.features, config.strategy, models);
 
   // Embedded default: an in-process broker and the synthetic race.
   std::unique_ptr<stream::MockCluster> embedded;
-  if (config.brokers.empty()) {
+  if (sc.brokers.empty()) {
     embedded = std::make_unique<stream::MockCluster>(1);
-    for (const auto* t : {&config.topics.telemetry, &config.topics.timing}) embedded->create_topic(*t, a.partitions);
-    for (const auto* t :
-         {&config.topics.features, &config.topics.predictions, &config.topics.alerts, &config.topics.dead_letter}) {
+    for (const auto* t : {&sc.topics.telemetry, &sc.topics.timing}) embedded->create_topic(*t, a.partitions);
+    for (const auto* t : {&sc.topics.features, &sc.topics.predictions, &sc.topics.alerts, &sc.topics.dead_letter}) {
       embedded->create_topic(*t, a.partitions);
     }
-    config.brokers = embedded->bootstrap();
+    sc.brokers = embedded->bootstrap();
     // The mock cluster waits 3 s before the first group join unless told otherwise.
-    config.kafka_consumer.emplace("session.timeout.ms", "6000");
-    spdlog::info("embedded Kafka (librdkafka mock cluster) at {}  -- attach with: kcat -b {} -C -t {}", config.brokers,
-                 config.brokers, config.topics.features);
+    sc.kafka_consumer.emplace("session.timeout.ms", "6000");
+    spdlog::info("embedded Kafka (librdkafka mock cluster) at {}  -- attach with: kcat -b {} -C -t {}", sc.brokers,
+                 sc.brokers, sc.topics.features);
   }
 
   stream::StreamMetrics metrics;
   std::unique_ptr<stream::MetricsServer> metrics_server;
-  if (!config.metrics_address.empty()) {
-    metrics_server = std::make_unique<stream::MetricsServer>(config.metrics_address, metrics.registry_ptr());
-    spdlog::info("metrics on http://{}:{}/metrics", config.metrics_address.substr(0, config.metrics_address.rfind(':')),
+  if (!sc.metrics_address.empty()) {
+    metrics_server = std::make_unique<stream::MetricsServer>(sc.metrics_address, metrics.registry_ptr());
+    spdlog::info("metrics on http://{}:{}/metrics", sc.metrics_address.substr(0, sc.metrics_address.rfind(':')),
                  metrics_server->port());
   }
 
-  stream::Runner runner(config, metrics);
+  stream::Runner runner(sc, metrics, sessions);
 
   std::atomic<bool> stop_source{false};
   std::thread source_thread;
@@ -109,15 +109,15 @@ int run_job(const RunArgs& a) {
     base.seed = a.seed;
     auto configs = sources::make_synth_sessions(a.sessions, base);
     std::vector<std::unique_ptr<sources::RecordSource>> races;
-    for (auto& sc : configs) races.push_back(std::make_unique<sources::SynthRace>(sc));
+    for (auto& race : configs) races.push_back(std::make_unique<sources::SynthRace>(race));
     spdlog::info("synthetic source: {} session(s) x {} cars at {} Hz, {}x real time", a.sessions, base.cars, base.hz,
                  a.speed);
     source_thread = std::thread([&, races = std::move(races)]() mutable {
-      stream::PublishOptions po;
+      replay::PublishOptions po;
       po.speed = a.speed;
       po.stop = &stop_source;
       try {
-        auto stats = stream::publish_sources(std::move(races), config.brokers, config.topics, po);
+        auto stats = replay::publish_sources(std::move(races), sc.brokers, sc.topics, po);
         spdlog::info("synthetic source finished: {} telemetry, {} timing records in {:.1f} s", stats.telemetry,
                      stats.timing, stats.seconds);
       } catch (const std::exception& e) {
@@ -128,6 +128,7 @@ int run_job(const RunArgs& a) {
 
   stream::RunOptions options;
   options.duration = duration;
+  options.crash_marker = !embedded;  // the embedded broker's topics end with the process
   if (a.print) {
     options.on_output = [](stream::OutputTopic topic, std::string_view json) {
       std::cout << "{\"topic\":\"" << stream::to_string(topic) << "\",\"record\":" << json << "}\n";

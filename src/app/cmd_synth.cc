@@ -6,10 +6,10 @@
 
 #include "app/commands.h"
 #include "app/publish_progress.h"
+#include "replay/recording.h"
+#include "replay/source_publisher.h"
 #include "sources/synth.h"
 #include "stream/config.h"
-#include "stream/recording.h"
-#include "stream/source_publisher.h"
 
 namespace boxcall::app {
 namespace {
@@ -57,7 +57,7 @@ int run_synth(const SynthArgs& a) {
   stream::TopicNames topics;
   if (!a.telemetry_topic.empty()) topics.telemetry = a.telemetry_topic;
   if (!a.timing_topic.empty()) topics.timing = a.timing_topic;
-  stream::PublishOptions po;
+  replay::PublishOptions po;
   po.speed = a.max ? 0 : a.speed;
   po.limit = a.limit;
   po.stop = &g_stop;
@@ -72,13 +72,13 @@ int run_synth(const SynthArgs& a) {
   std::signal(SIGTERM, on_signal);
   std::fprintf(stderr, "synth: %d session(s) x %d cars at %g Hz, %d laps, ~%llu records%s\n", a.sessions, a.cars, a.hz,
                a.laps, static_cast<unsigned long long>(estimate), a.out.empty() ? "" : (" -> " + a.out).c_str());
-  stream::PublishStats stats;
+  replay::PublishStats stats;
   if (!a.out.empty()) {
-    stream::RecordingWriter writer(a.out, {a.compress, 1});
-    stats = stream::record_sources(std::move(races), topics, writer, po);
+    replay::RecordingWriter writer(a.out, {a.compress, 1});
+    stats = replay::record_sources(std::move(races), topics, writer, po);
     writer.close();
   } else {
-    stats = stream::publish_sources(std::move(races), a.brokers, topics, po);
+    stats = replay::publish_sources(std::move(races), a.brokers, topics, po);
   }
   print_summary("synth", stats, progress_is_tty(mode));
   return stats.failed == 0 ? 0 : 1;

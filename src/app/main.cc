@@ -26,10 +26,15 @@ int main(int argc, char** argv) {
   boxcall::app::register_synth(app, run);
   boxcall::app::register_train(app, run);
   boxcall::app::register_backtest(app, run);
+  boxcall::app::register_config(app, run);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Usage errors: one line, the same prefix and exit code as any configuration error.
+    std::fprintf(stderr, "boxcall: error: %s (see boxcall --help)\n", e.what());
+    return 2;
   }
   try {
     return run ? run() : 2;

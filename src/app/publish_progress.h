@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "stream/source_publisher.h"
+#include "replay/source_publisher.h"
 
 namespace boxcall::app {
 
@@ -31,12 +31,12 @@ inline ProgressMode parse_progress_mode(const std::string& s) {
 
 /// Installs a progress printer on `options`. `total_records` / `total_event_ns`,
 /// when known, turn the status into a bar with a percentage.
-inline void install_progress(stream::PublishOptions& options, ProgressMode mode, const std::string& label,
+inline void install_progress(replay::PublishOptions& options, ProgressMode mode, const std::string& label,
                              std::optional<std::uint64_t> total_records, std::optional<TimeNs> total_event_ns) {
   if (mode == ProgressMode::None) return;
   const bool tty = mode == ProgressMode::Bar || (mode == ProgressMode::Auto && isatty(STDERR_FILENO) != 0);
   options.progress_interval = tty ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
-  options.on_progress = [tty, label, total_records, total_event_ns](const stream::PublishProgress& p) {
+  options.on_progress = [tty, label, total_records, total_event_ns](const replay::PublishProgress& p) {
     const double rate = p.wall_seconds > 0 ? static_cast<double>(p.records) / p.wall_seconds : 0;
     std::optional<double> frac;
     if (total_records && *total_records > 0)
@@ -69,7 +69,7 @@ inline void install_progress(stream::PublishOptions& options, ProgressMode mode,
 }
 
 /// The closing summary line.
-inline void print_summary(const std::string& label, const stream::PublishStats& s, bool tty_bar) {
+inline void print_summary(const std::string& label, const replay::PublishStats& s, bool tty_bar) {
   if (tty_bar) std::fprintf(stderr, "\n");
   const double span = ns_to_s(s.event_span_ns);
   std::fprintf(stderr,

@@ -26,7 +26,9 @@ enum class Reason : unsigned char {
   TimeWentBackwards,  ///< session time decreasing for a car beyond tolerance
   Late,               ///< behind the session watermark by more than the allowed lateness
   MissingKey,
-  KeyMismatch,  ///< record key differs from the session in the payload
+  KeyMismatch,          ///< record key differs from the session in the payload
+  EventTimeOutOfRange,  ///< event time impossibly far ahead of the session or of this machine's clock
+  ProcessingCrashed,    ///< boxcall crashed while processing it; skipped on restart (docs/operations.md)
   kCount
 };
 
@@ -87,6 +89,10 @@ inline std::string_view to_string(Reason r) {
       return "missing_key";
     case Reason::KeyMismatch:
       return "key_mismatch";
+    case Reason::EventTimeOutOfRange:
+      return "event_time_out_of_range";
+    case Reason::ProcessingCrashed:
+      return "processing_crashed";
     case Reason::kCount:
       break;
   }

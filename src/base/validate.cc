@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace boxcall {
 
@@ -15,12 +17,14 @@ std::optional<Error> out_of_range(std::string_view field, double value, std::str
 constexpr TimeNs kMinEventTime = 946'684'800LL * kNsPerSecond;
 constexpr TimeNs kMaxEventTime = 4'102'444'800LL * kNsPerSecond;
 
+bool session_time_ok(TimeNs t) { return t >= -86'400 * kNsPerSecond && t <= 7 * 86'400 * kNsPerSecond; }
+
 std::optional<Error> check_times(TimeNs event_time, TimeNs session_time) {
   if (event_time < kMinEventTime || event_time > kMaxEventTime) {
     return Error{Reason::OutOfRange,
                  "event_time_ns=" + std::to_string(event_time) + " outside 2000-2100 (UTC nanoseconds expected)"};
   }
-  if (session_time < -86'400 * kNsPerSecond || session_time > 7 * 86'400 * kNsPerSecond) {
+  if (!session_time_ok(session_time)) {
     return Error{Reason::OutOfRange, "session_time_ns=" + std::to_string(session_time) + " outside [-1 day, 7 days]"};
   }
   return std::nullopt;
@@ -57,6 +61,27 @@ std::optional<Error> validate_timing(const TimingEvent& e) {
       return out_of_range("tyre_life", *l->tyre_life, "[0, 200]");
     }
     if (l->stint && (*l->stint < 1 || *l->stint > 50)) return out_of_range("stint", *l->stint, "[1, 50]");
+    for (const auto& [name, v] : {std::pair{"sector1_s", l->sector1_s}, std::pair{"sector2_s", l->sector2_s},
+                                  std::pair{"sector3_s", l->sector3_s}}) {
+      if (v && !(*v > 0 && *v <= 3600)) return out_of_range(name, *v, "(0, 3600]");
+    }
+    for (const auto& [name, v] : {std::pair{"lap_start_session_ns", l->lap_start_session_ns},
+                                  std::pair{"pit_in_session_ns", l->pit_in_session_ns},
+                                  std::pair{"pit_out_session_ns", l->pit_out_session_ns}}) {
+      if (v && !session_time_ok(*v)) return out_of_range(name, static_cast<double>(*v), "[-1 day, 7 days]");
+    }
+  } else if (const auto* w = std::get_if<Weather>(&e.body)) {
+    // Physical ranges with margin (Mexico City's air pressure is ~780 hPa); NaN and Inf fail every range.
+    const std::tuple<const char*, std::optional<float>, float, float> fields[] = {
+        {"air_temp_c", w->air_temp_c, -50, 70},      {"track_temp_c", w->track_temp_c, -50, 100},
+        {"humidity_pct", w->humidity_pct, 0, 100},   {"pressure_hpa", w->pressure_hpa, 400, 1200},
+        {"wind_speed_ms", w->wind_speed_ms, 0, 100}, {"wind_direction_deg", w->wind_direction_deg, 0, 360}};
+    for (const auto& [name, v, lo, hi] : fields) {
+      if (v && !(*v >= lo && *v <= hi)) {
+        return out_of_range(
+            name, *v, "[" + std::to_string(static_cast<int>(lo)) + ", " + std::to_string(static_cast<int>(hi)) + "]");
+      }
+    }
   } else if (std::holds_alternative<PitIn>(e.body) || std::holds_alternative<PitOut>(e.body)) {
     if (e.car == 0) return Error{Reason::MissingField, "car_number missing on a pit event"};
   }

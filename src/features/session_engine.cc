@@ -230,6 +230,7 @@ Placement SessionEngine::Impl::on_sample(const TelemetrySample& s, bool late) {
   LapAccumulator& lap = c.lap;
   // Before the open lap: a closed lap, unless the car has completed none yet
   // (then it is pre-race: in no lap, but still the "sample before" lap 1).
+  if (!late && c.has_last && s.session_time_ns < c.last_session_ns) return Placement::TimeWentBackwards;
   const bool before_lap = lap.open && s.session_time_ns < lap.start_ns;
   if (before_lap && c.last_completed_lap) return Placement::LapClosed;
   if (!c.has_last && !late) c.first_event_ns = s.event_time_ns;
@@ -496,6 +497,40 @@ void SessionEngine::on_timing(const TimingEvent& event, OutputSink& out) {
 }
 
 void SessionEngine::on_watermark(TimeNs watermark, OutputSink& out) { impl_->tick(watermark, out); }
+
+bool SessionEngine::repeats(const TimingEvent& event) const {
+  const auto* lap = std::get_if<LapCompleted>(&event.body);
+  if (!lap) return false;
+  auto it = impl_->cars.find(event.car);
+  return it != impl_->cars.end() && it->second.last_completed_lap && lap->lap <= *it->second.last_completed_lap;
+}
+
+Error sample_error(Placement placement, const TelemetrySample& sample) {
+  if (placement == Placement::LapClosed) {
+    return Error{Reason::Late, "late sample for a lap already closed (car " + std::to_string(sample.car) + ")"};
+  }
+  return Error{Reason::TimeWentBackwards,
+               "session time went back for car " + std::to_string(sample.car) + " while event time advanced"};
+}
+
+Result<Applied> FeatureHandler::on_record(const Input& record, bool late, OutputSink& out) {
+  TimeNs t = 0;
+  if (const auto* sample = std::get_if<TelemetrySample>(&record)) {
+    const Placement placement = engine_.on_sample(*sample, late, out);
+    if (placement != Placement::Accepted) return sample_error(placement, *sample);
+    t = sample->event_time_ns;
+  } else {
+    const auto& event = std::get<TimingEvent>(record);
+    if (engine_.repeats(event)) return Applied::Duplicate;
+    engine_.on_timing(event, out);
+    t = event.event_time_ns;
+  }
+  if (!late && t > clock_) {
+    clock_ = t;
+    engine_.on_watermark(t, out);
+  }
+  return Applied::Ok;
+}
 
 std::size_t SessionEngine::car_count() const { return impl_->cars.size(); }
 

@@ -6,10 +6,12 @@
 /// not grow with the number of samples. Definitions: docs/features.md.
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 
 #include "base/records.h"
+#include "base/session.h"
 
 namespace boxcall::features {
 
@@ -29,10 +31,11 @@ struct FeatureConfig {
   double clean_lap_max_ratio = 1.07;
 };
 
-/// Where a late sample went.
+/// Where a sample went.
 enum class Placement : std::uint8_t {
-  Accepted,   ///< contributed to state (possibly to the open lap, out of order)
-  LapClosed,  ///< its lap was already closed: the caller dead-letters it as late
+  Accepted,           ///< contributed to state (possibly to the open lap, out of order)
+  LapClosed,          ///< late, and its lap was already closed: the caller dead-letters it as late
+  TimeWentBackwards,  ///< in order by event time, but its session time is before the car's previous sample
 };
 
 class SessionEngine {
@@ -48,6 +51,8 @@ class SessionEngine {
   [[nodiscard]] Placement on_sample(const TelemetrySample& sample, bool late, OutputSink& out);
   /// A timing event (lap completed, pit in/out, track status, session info ...).
   void on_timing(const TimingEvent& event, OutputSink& out);
+  /// True when `event` repeats what the session has (a lap the car already completed).
+  [[nodiscard]] bool repeats(const TimingEvent& event) const;
   /// Event time advanced to `watermark`: emits due snapshots, marks retirements.
   void on_watermark(TimeNs watermark, OutputSink& out);
 
@@ -59,5 +64,23 @@ class SessionEngine {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The features alone as a session handler (`boxcall features`, tests): the
+/// engine, clocked by the event time of the records it is given in order.
+class FeatureHandler final : public SessionHandler {
+ public:
+  explicit FeatureHandler(FeatureConfig config) : engine_(std::move(config)) {}
+  [[nodiscard]] Result<Applied> on_record(const Input& record, bool late, OutputSink& out) override;
+  void on_tick(std::chrono::steady_clock::time_point /*now*/, OutputSink& /*out*/) override {}
+  [[nodiscard]] bool finished() const override { return engine_.finished(); }
+  [[nodiscard]] const SessionEngine& engine() const { return engine_; }
+
+ private:
+  SessionEngine engine_;
+  TimeNs clock_ = std::numeric_limits<TimeNs>::min();
+};
+
+/// The error a handler returns for a sample the engine did not place.
+[[nodiscard]] Error sample_error(Placement placement, const TelemetrySample& sample);
 
 }  // namespace boxcall::features

@@ -7,24 +7,35 @@ SessionPipeline::SessionPipeline(std::string session_id, const features::Feature
                                  std::shared_ptr<const StrategyPriors> priors)
     : engine_(features), strategy_(std::move(session_id), strategy, std::move(predictor), std::move(priors)) {}
 
-features::Placement SessionPipeline::on_sample(const TelemetrySample& sample, bool late, OutputSink& out) {
-  StrategyTee tee(out, strategy_);
-  const auto placement = engine_.on_sample(sample, late, tee);
-  // The sensor rules (dropout, stuck values) need each car's samples in order.
-  if (placement == features::Placement::Accepted && !late) strategy_.on_sample(sample, out);
-  return placement;
-}
-
-void SessionPipeline::on_timing(const TimingEvent& event, OutputSink& out) {
+Result<Applied> SessionPipeline::on_record(const Input& record, bool late, OutputSink& out) {
+  if (const auto* sample = std::get_if<TelemetrySample>(&record)) {
+    StrategyTee tee(out, strategy_);
+    const auto placement = engine_.on_sample(*sample, late, tee);
+    if (placement != features::Placement::Accepted) return features::sample_error(placement, *sample);
+    // The sensor rules (dropout, stuck values) need each car's samples in order.
+    if (!late) {
+      strategy_.on_sample(*sample, out);
+      advance(sample->event_time_ns, out);
+    }
+    return Applied::Ok;
+  }
+  const auto& event = std::get<TimingEvent>(record);
+  if (engine_.repeats(event)) return Applied::Duplicate;
   strategy_.on_timing(event, out);  // before the engine: the lap record precedes its features
-  StrategyTee tee(out, strategy_);
-  engine_.on_timing(event, tee);
+  {
+    StrategyTee tee(out, strategy_);
+    engine_.on_timing(event, tee);
+  }
+  if (!late) advance(event.event_time_ns, out);
+  return Applied::Ok;
 }
 
-void SessionPipeline::on_watermark(TimeNs watermark, OutputSink& out) {
+void SessionPipeline::advance(TimeNs t, OutputSink& out) {
+  if (t <= clock_) return;
+  clock_ = t;
   StrategyTee tee(out, strategy_);
-  engine_.on_watermark(watermark, tee);
-  strategy_.on_watermark(watermark, out);
+  engine_.on_watermark(t, tee);
+  strategy_.on_watermark(t, out);
 }
 
 void SessionPipeline::on_tick(std::chrono::steady_clock::time_point now, OutputSink& out) {

@@ -52,10 +52,18 @@ TelemetrySample decode_sample(const w::CarSample& m) {
   return s;
 }
 
+Error missing_union_value(std::string_view what, const char* type) {
+  return Error{Reason::MissingField, std::string(what) + " says " + type + " but carries no value"};
+}
+
 Result<TimingBody> decode_body(const w::TimingEvent& e) {
+  // A union whose type is set but whose value is absent passes the verifier
+  // (tables are optional): every body_as_*() below is checked before use.
   switch (e.body_type()) {
     case w::TimingBody::LapCompleted: {
-      const auto& m = *e.body_as_LapCompleted();
+      const auto* p = e.body_as_LapCompleted();
+      if (!p) return missing_union_value("body_type", "LapCompleted");
+      const auto& m = *p;
       LapCompleted l;
       l.lap = m.lap();
       l.lap_time_s = opt(m.lap_time_s());
@@ -79,11 +87,15 @@ Result<TimingBody> decode_body(const w::TimingEvent& e) {
     case w::TimingBody::PitOut:
       return TimingBody(PitOut{});
     case w::TimingBody::TrackStatusChange: {
-      const auto& m = *e.body_as_TrackStatusChange();
+      const auto* p = e.body_as_TrackStatusChange();
+      if (!p) return missing_union_value("body_type", "TrackStatusChange");
+      const auto& m = *p;
       return TimingBody(TrackStatusChange{static_cast<TrackStatus>(m.status()), std::string(sv(m.message()))});
     }
     case w::TimingBody::Weather: {
-      const auto& m = *e.body_as_Weather();
+      const auto* p = e.body_as_Weather();
+      if (!p) return missing_union_value("body_type", "Weather");
+      const auto& m = *p;
       Weather x;
       x.air_temp_c = opt(m.air_temp_c());
       x.track_temp_c = opt(m.track_temp_c());
@@ -95,11 +107,15 @@ Result<TimingBody> decode_body(const w::TimingEvent& e) {
       return TimingBody(x);
     }
     case w::TimingBody::RaceControlMessage: {
-      const auto& m = *e.body_as_RaceControlMessage();
+      const auto* p = e.body_as_RaceControlMessage();
+      if (!p) return missing_union_value("body_type", "RaceControlMessage");
+      const auto& m = *p;
       return TimingBody(RaceControlMessage{std::string(sv(m.category())), std::string(sv(m.message())), opt(m.lap())});
     }
     case w::TimingBody::SessionInfo: {
-      const auto& m = *e.body_as_SessionInfo();
+      const auto* p = e.body_as_SessionInfo();
+      if (!p) return missing_union_value("body_type", "SessionInfo");
+      const auto& m = *p;
       return TimingBody(SessionInfo{opt(m.scheduled_laps()), std::string(sv(m.status())), std::string(sv(m.name()))});
     }
     case w::TimingBody::NONE:
@@ -122,10 +138,12 @@ Result<DecodedInput> decode_envelope(const std::uint8_t* data, std::size_t size)
   switch (env->payload_type()) {
     case w::Payload::CarSample: {
       const auto* m = env->payload_as_CarSample();
+      if (!m) return missing_union_value("payload_type", "CarSample");
       return DecodedInput{sv(m->session()), Input(decode_sample(*m))};
     }
     case w::Payload::TimingEvent: {
       const auto* m = env->payload_as_TimingEvent();
+      if (!m) return missing_union_value("payload_type", "TimingEvent");
       auto body = decode_body(*m);
       if (!body) return body.error();
       TimingEvent e;
@@ -253,6 +271,8 @@ fb::Offset<void> encode_output(fb::FlatBufferBuilder& b, std::string_view sessio
 }  // namespace
 
 struct Codec::Impl {
+  static constexpr std::size_t kMaxScalarAlign = alignof(std::int64_t);
+  std::vector<std::uint8_t> aligned_scratch;  // heap storage: aligned for any scalar
   fb::FlatBufferBuilder builder{1024};
   fb::Parser parser;
   std::string json_scratch;
@@ -273,7 +293,20 @@ struct Codec::Impl {
     return {builder.GetBufferPointer(), builder.GetSize()};
   }
 
+  /// FlatBuffers reads scalars in place: a buffer must start at an address
+  /// aligned for its largest scalar. Kafka payloads start anywhere, so an
+  /// unaligned one is copied into a reused, aligned scratch buffer first.
+  const std::uint8_t* aligned(const std::uint8_t* data, std::size_t size) {
+    if (reinterpret_cast<std::uintptr_t>(data) % kMaxScalarAlign == 0) return data;
+    aligned_scratch.assign(data, data + size);
+    return aligned_scratch.data();
+  }
+
   Result<const std::uint8_t*> parse_json(std::string_view json, std::size_t& size) {
+    // The parser reads a C string: a NUL byte would silently end the text early.
+    if (auto nul = json.find('\0'); nul != std::string_view::npos) {
+      return Error{Reason::MalformedJson, "NUL byte at offset " + std::to_string(nul) + " inside the JSON text"};
+    }
     json_scratch.assign(json.data(), json.size());
     if (!parser.ParseJson(json_scratch.c_str())) {
       std::string err = parser.error_;
@@ -292,7 +325,7 @@ Result<DecodedInput> Codec::decode(std::span<const std::byte> value) {
   if (value.empty()) return Error{Reason::MalformedFlatbuffer, "empty record value"};
   const auto* data = reinterpret_cast<const std::uint8_t*>(value.data());
   if (value.size() >= 8 && fb::BufferHasIdentifier(data, w::EnvelopeIdentifier())) {
-    return decode_envelope(data, value.size());
+    return decode_envelope(impl_->aligned(data, value.size()), value.size());
   }
   if (looks_like_json(value)) {
     std::size_t size = 0;
@@ -336,7 +369,7 @@ std::span<const std::uint8_t> Codec::encode(std::string_view session, const Outp
 }
 
 Result<std::string> Codec::to_json(std::span<const std::byte> flatbuffer) {
-  const auto* data = reinterpret_cast<const std::uint8_t*>(flatbuffer.data());
+  const auto* data = impl_->aligned(reinterpret_cast<const std::uint8_t*>(flatbuffer.data()), flatbuffer.size());
   fb::Verifier verifier(data, flatbuffer.size());
   if (!w::VerifyEnvelopeBuffer(verifier)) {
     return Error{Reason::MalformedFlatbuffer, "FlatBuffers verifier rejected the Envelope"};

@@ -1,7 +1,8 @@
 #pragma once
-/// Stream configuration: parsed once (TOML file, then command-line overrides)
-/// into this validated, immutable struct. librdkafka properties stay strings,
-/// named as librdkafka names them, and are checked by librdkafka at start-up.
+/// Stream configuration: the transport's part of boxcall's configuration
+/// (app/config.h reads the TOML file and the command line into it once).
+/// librdkafka properties stay strings, named as librdkafka names them, and are
+/// checked by librdkafka at start-up.
 #include <chrono>
 #include <map>
 #include <optional>
@@ -34,6 +35,9 @@ struct StreamConfig {
   std::chrono::milliseconds shutdown_timeout{10000};
   /// "host:port" for /metrics; empty disables the endpoint.
   std::string metrics_address = "127.0.0.1:9464";
+  /// Where the crash marker lives (processor.h set_poisoned); empty: the default
+  /// ($BOXCALL_STATE_DIR, $XDG_STATE_HOME/boxcall, ~/.local/state/boxcall).
+  std::string state_dir;
   std::string log_format = "text";  ///< text | json
   std::string log_level = "info";
   /// librdkafka properties by their librdkafka names: common, then per client.
@@ -44,10 +48,6 @@ struct StreamConfig {
 
 /// Parses "250ms", "5s", "2m", "1h" (a bare number is milliseconds). Throws ConfigError.
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& what);
-
-/// Reads a TOML file into `config` (keys not present keep their values).
-/// Throws ConfigError with the file, key and problem in one line.
-void load_toml(const std::string& path, StreamConfig& config);
 
 /// Applies "key=value" librdkafka overrides (`-X`) to the common properties.
 void apply_kafka_overrides(const std::vector<std::string>& overrides, StreamConfig& config);

@@ -2,18 +2,140 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include <array>
+
 #include "base/result.h"
 
 namespace boxcall::stream {
 
 KafkaConf::KafkaConf() : conf_(rd_kafka_conf_new()) {}
 
+bool secret_property(std::string_view name) {
+  for (std::string_view word : {"password", "secret", "ssl.key.", "keystore", "oauthbearer.config", "sasl.jaas"}) {
+    if (name.find(word) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 KafkaConf& KafkaConf::set(const std::string& key, const std::string& value) {
   char err[512];
   if (rd_kafka_conf_set(conf_.get(), key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    // librdkafka's message may quote the value: for a secret, say only which property.
+    if (secret_property(key)) throw ConfigError("librdkafka property " + key + ": invalid value (not shown: a secret)");
     throw ConfigError("librdkafka property " + key + "=" + value + ": " + err);
   }
   return *this;
+}
+
+// ------------------------------------------------------------------ producer
+
+Producer::Producer(KafkaConf conf, DeliveryCallback on_delivery, void* opaque) {
+  if (on_delivery) rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
+  rd_kafka_conf_set_opaque(conf.get(), opaque);
+  rk_ = conf.create(RD_KAFKA_PRODUCER);
+}
+
+rd_kafka_topic_t* Producer::topic(const std::string& name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    it = topics_.emplace(name, KafkaTopic(rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr))).first;
+  }
+  return it->second.get();
+}
+
+rd_kafka_resp_err_t Producer::produce(const Message& m) {
+  while (true) {
+    std::array<rd_kafka_vu_t, 8> vu{};
+    std::size_t n = 0;
+    vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+    vu[n++].u.rkt = m.topic;
+    vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vu[n++].u.i32 = m.partition;
+    if (m.key) {
+      vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+      vu[n].u.mem.ptr = const_cast<char*>(m.key->data());
+      vu[n++].u.mem.size = m.key->size();
+    }
+    vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[n].u.mem.ptr = const_cast<std::byte*>(m.value.data());
+    vu[n++].u.mem.size = m.value.size();
+    vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+    if (m.timestamp_ms > 0) {
+      vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+      vu[n++].u.i64 = m.timestamp_ms;
+    }
+    vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    vu[n++].u.ptr = m.opaque;
+    rd_kafka_headers_t* headers = nullptr;
+    if (!m.headers.empty()) {
+      headers = rd_kafka_headers_new(m.headers.size());
+      for (const auto& h : m.headers) {
+        rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()),
+                            h.value ? h.value->data() : nullptr, h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+      }
+      vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+      vu[n++].u.headers = headers;
+    }
+    rd_kafka_error_t* error = rd_kafka_produceva(rk_.get(), vu.data(), n);
+    if (!error) return RD_KAFKA_RESP_ERR_NO_ERROR;  // the headers belong to the message now
+    const rd_kafka_resp_err_t err = rd_kafka_error_code(error);
+    rd_kafka_error_destroy(error);
+    if (headers) rd_kafka_headers_destroy(headers);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
+    rd_kafka_poll(rk_.get(), 10);  // backpressure: wait for deliveries
+  }
+}
+
+// ------------------------------------------------------------------ consumer
+
+Consumer::Consumer(KafkaConf conf) : rk_(conf.create(RD_KAFKA_CONSUMER)) { rd_kafka_poll_set_consumer(rk_.get()); }
+
+Consumer::~Consumer() {
+  if (!closed_) close(std::chrono::seconds(10));
+}
+
+void Consumer::subscribe(const std::vector<std::string>& topics) {
+  KafkaPartitionList sub(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics) rd_kafka_topic_partition_list_add(sub.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto err = rd_kafka_subscribe(rk_.get(), sub.get())) {
+    throw ConfigError(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
+  }
+}
+
+void Consumer::pause(const std::string& topic, std::int32_t partition) {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  rd_kafka_pause_partitions(rk_.get(), list.get());
+}
+
+void Consumer::resume(const std::string& topic, std::int32_t partition) {
+  KafkaPartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  rd_kafka_resume_partitions(rk_.get(), list.get());
+}
+
+void Consumer::close(std::chrono::milliseconds timeout) {
+  if (closed_ || !rk_) return;
+  closed_ = true;
+  // Asynchronous close: rebalance events arrive on `queue`; a group join that
+  // cannot complete (broker down, rejected settings) must not block a stop.
+  KafkaQueue queue(rd_kafka_queue_new(rk_.get()));
+  rd_kafka_error_t* error = rd_kafka_consumer_close_queue(rk_.get(), queue.get());
+  if (error) {
+    rd_kafka_error_destroy(error);
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!rd_kafka_consumer_closed(rk_.get()) && std::chrono::steady_clock::now() < deadline) {
+      if (rd_kafka_event_t* ev = rd_kafka_queue_poll(queue.get(), 50)) {
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) rd_kafka_assign(rk_.get(), nullptr);
+        rd_kafka_event_destroy(ev);
+      }
+    }
+  }
+  queue.reset();
+  rd_kafka_t* rk = rk_.release();
+  rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
 KafkaConf& KafkaConf::set_all(const std::map<std::string, std::string>& props) {
@@ -64,13 +186,15 @@ void ensure_reachable(rd_kafka_t* rk, const std::string& brokers, std::chrono::m
 }
 
 std::optional<int> partition_count(rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout) {
-  KafkaTopic t(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  // Metadata of all topics: asking for one by name makes a broker with
+  // auto.create.topics.enable create it, and the check would create what it checks.
   const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(rk, 0, t.get(), &md, static_cast<int>(timeout.count()));
+  auto err = rd_kafka_metadata(rk, 1, nullptr, &md, static_cast<int>(timeout.count()));
   if (err) throw ConfigError("cannot read metadata of topic " + topic + ": " + rd_kafka_err2str(err));
   std::optional<int> count;
-  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0) {
-    count = md->topics[0].partition_cnt;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    if (topic == t.topic && t.err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt > 0) count = t.partition_cnt;
   }
   rd_kafka_metadata_destroy(md);
   return count;

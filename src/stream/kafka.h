@@ -8,7 +8,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,6 +46,78 @@ class KafkaConf {
  private:
   std::unique_ptr<rd_kafka_conf_t, KafkaDeleter> conf_;
 };
+
+/// A record header: name and value (nullopt: a null value), viewed (copied by `Producer::produce`).
+struct Header {
+  std::string_view name;
+  std::optional<std::string_view> value;
+};
+
+/// The one place that builds and enqueues a Kafka record (key, value,
+/// headers, timestamp, partition), used by the live runner, replay and synth.
+class Producer {
+ public:
+  /// librdkafka's delivery-report callback, served by poll()/flush().
+  using DeliveryCallback = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*);
+  /// Creates the producer from `conf` (consumed). Throws ConfigError.
+  Producer(KafkaConf conf, DeliveryCallback on_delivery, void* opaque);
+  Producer(Producer&&) noexcept = default;
+  Producer& operator=(Producer&&) noexcept = default;
+
+  struct Message {
+    rd_kafka_topic_t* topic = nullptr;
+    std::int32_t partition = RD_KAFKA_PARTITION_UA;
+    std::optional<std::string_view> key;  ///< nullopt: no key
+    std::span<const std::byte> value;
+    std::int64_t timestamp_ms = 0;  ///< 0: now
+    std::span<const Header> headers;
+    void* opaque = nullptr;  ///< handed to the delivery report
+  };
+  /// Enqueues a copy of `m`. A full queue is backpressure: deliveries are
+  /// served until there is room. Any other refusal is returned (nothing enqueued).
+  [[nodiscard]] rd_kafka_resp_err_t produce(const Message& m);
+  /// The topic handle of `name` (created once, cached).
+  [[nodiscard]] rd_kafka_topic_t* topic(const std::string& name);
+  /// Serves delivery reports; returns how many.
+  int poll(int timeout_ms) { return rd_kafka_poll(rk_.get(), timeout_ms); }
+  [[nodiscard]] rd_kafka_resp_err_t flush(std::chrono::milliseconds timeout) {
+    return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count()));
+  }
+  [[nodiscard]] int in_flight() const { return rd_kafka_outq_len(rk_.get()); }
+  [[nodiscard]] rd_kafka_t* get() const { return rk_.get(); }
+
+ private:
+  KafkaHandle rk_;
+  std::map<std::string, KafkaTopic, std::less<>> topics_;
+};
+
+/// An owned consumer handle (messages served by consumer_poll).
+class Consumer {
+ public:
+  explicit Consumer(KafkaConf conf);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+  [[nodiscard]] rd_kafka_t* get() const { return rk_.get(); }
+  [[nodiscard]] KafkaMessage poll(int timeout_ms) {
+    return KafkaMessage(rd_kafka_consumer_poll(rk_.get(), timeout_ms));
+  }
+  /// Throws ConfigError when the subscription is refused.
+  void subscribe(const std::vector<std::string>& topics);
+  void pause(const std::string& topic, std::int32_t partition);
+  void resume(const std::string& topic, std::int32_t partition);
+  /// Leaves the group and closes, waiting at most `timeout` (a blocked group
+  /// join must not hold a shutdown); the handle is destroyed either way.
+  void close(std::chrono::milliseconds timeout);
+
+ private:
+  KafkaHandle rk_;
+  bool closed_ = false;
+};
+
+/// True for librdkafka properties whose values are secrets (passwords, keys):
+/// never logged, never echoed in errors.
+[[nodiscard]] bool secret_property(std::string_view name);
 
 /// librdkafka's in-process mock cluster: a real Kafka-protocol server on
 /// loopback for the embedded default and fast tests (no transactions

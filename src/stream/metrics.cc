@@ -98,6 +98,27 @@ StreamMetrics::StreamMetrics() : registry_(std::make_shared<prometheus::Registry
                    .Help("Input partitions this instance owns in its consumer group")
                    .Register(*registry_)
                    .Add({});
+  paused_ = &prometheus::BuildGauge()
+                 .Name("boxcall_paused_partitions")
+                 .Help("Input partitions paused for backpressure (an input of a session ran ahead of the other)")
+                 .Register(*registry_)
+                 .Add({});
+  pauses_ = &prometheus::BuildCounter()
+                 .Name("boxcall_backpressure_pauses_total")
+                 .Help("Times an input partition was paused because a session's reorder buffer filled up")
+                 .Register(*registry_)
+                 .Add({});
+  overflow_ = &prometheus::BuildCounter()
+                   .Name("boxcall_reorder_overflow_total")
+                   .Help("Records released before an input caught up because reorder buffers hit their memory bound")
+                   .Register(*registry_)
+                   .Add({});
+  jumps_ =
+      &prometheus::BuildCounter()
+           .Name("boxcall_event_time_jumps_total")
+           .Help("Sessions whose event time moved further ahead than max_event_time_step, confirmed by two records")
+           .Register(*registry_)
+           .Add({});
   lag_family_ = &prometheus::BuildGauge()
                      .Name("boxcall_consumer_lag_records")
                      .Help("High watermark minus consumer position, per assigned input partition")

@@ -50,6 +50,12 @@ class StreamMetrics {
   void set_assigned_partitions(double n) { assigned_->Set(n); }
   [[nodiscard]] double assigned_partitions() const { return assigned_->Value(); }
   void commit_done() { commits_->Increment(); }
+  void set_paused_partitions(double n) { paused_->Set(n); }
+  void backpressure_pause() { pauses_->Increment(); }
+  void reorder_overflow() { overflow_->Increment(); }
+  void event_time_jump() { jumps_->Increment(); }
+  [[nodiscard]] double backpressure_pauses() const { return pauses_->Value(); }
+  [[nodiscard]] double reorder_overflows() const { return overflow_->Value(); }
 
   /// Consumer lag per assigned input partition (high watermark - position).
   void set_lag(InputTopic t, int partition, double lag);
@@ -86,6 +92,10 @@ class StreamMetrics {
   prometheus::Gauge* active_sessions_ = nullptr;
   prometheus::Gauge* buffered_ = nullptr;
   prometheus::Gauge* assigned_ = nullptr;
+  prometheus::Gauge* paused_ = nullptr;
+  prometheus::Counter* pauses_ = nullptr;
+  prometheus::Counter* overflow_ = nullptr;
+  prometheus::Counter* jumps_ = nullptr;
   prometheus::Family<prometheus::Gauge>* lag_family_ = nullptr;
   prometheus::Family<prometheus::Gauge>* watermark_family_ = nullptr;
 };

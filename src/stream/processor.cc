@@ -3,26 +3,21 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <filesystem>
+#include <cstdlib>
 #include <limits>
 
 #include "base/check.h"
+#include "base/delivery.h"
 #include "base/validate.h"
-#include "infer/pipeline.h"
-#include "infer/priors.h"
-#include "infer/rules_predictor.h"
-#include "infer/xgb_predictor.h"
 
 namespace boxcall::stream {
 namespace {
 
 constexpr TimeNs kNever = std::numeric_limits<TimeNs>::min();
 constexpr TimeNs kForever = std::numeric_limits<TimeNs>::max();
-// Beyond this many buffered records a session releases its oldest records even
-// if a watermark input is still behind: memory stays bounded.
-constexpr std::size_t kMaxBufferedPerSession = 200'000;
 
 std::size_t index(InputTopic t) { return static_cast<std::size_t>(t); }
+InputTopic input_topic(std::size_t i) { return static_cast<InputTopic>(i); }
 
 OutputTopic topic_of(const Output& out) {
   switch (out.index()) {
@@ -35,7 +30,16 @@ OutputTopic topic_of(const Output& out) {
   }
 }
 
-std::string ms_text(TimeNs ns) { return std::to_string(ns / 1'000'000) + " ms"; }
+TimeNs ns(std::chrono::milliseconds d) { return std::chrono::nanoseconds(d).count(); }
+
+/// "1.2 s", "3 h 5 min": how far two event times are apart, for dead-letter details.
+std::string span_text(TimeNs d) {
+  const double s = ns_to_s(d);
+  if (s < 120) return fmt::format("{:.3f} s", s);
+  if (s < 7200) return fmt::format("{:.1f} min", s / 60);
+  if (s < 3 * 86400) return fmt::format("{:.1f} h", s / 3600);
+  return fmt::format("{:.1f} days", s / 86400);
+}
 
 }  // namespace
 
@@ -93,6 +97,8 @@ void Pin::add(OffsetTracker::Key k, std::int64_t offset) {
 
 // ------------------------------------------------------------------ sessions
 
+/// A record held in a reorder buffer (or aside, awaiting confirmation of its
+/// event time), with its untouched value for the dead-letter topic.
 struct Processor::Pending {
   TimeNs t;
   std::uint64_t seq;
@@ -101,45 +107,35 @@ struct Processor::Pending {
   std::int64_t offset;
   std::int64_t timestamp_ms;
   Input input;
-  std::vector<std::byte> raw;  // the untouched value, for the dead-letter topic
+  std::vector<std::byte> raw;
   // Min-heap order: earliest event time first, arrival order among equals.
   bool operator<(const Pending& o) const { return t != o.t ? t > o.t : seq > o.seq; }
 };
 
-namespace {
-struct CarSeen {
-  TimeNs newest_sample_arrived = kNever;  // including samples still buffered
-  TimeNs last_sample_t = kNever;          // applied
-  TimeNs last_sample_session = kNever;
-  std::int32_t last_lap = 0;
-  std::array<TimeNs, std::variant_size_v<TimingBody>> last_timing_t;
-  CarSeen() { last_timing_t.fill(kNever); }
-};
-}  // namespace
-
 struct Processor::Session {
-  Session(std::string session_id, const ProcessorConfig& config, std::shared_ptr<OffsetTracker> tracker,
-          const infer::PredictorProvider& predictor, std::shared_ptr<const infer::StrategyPriors> priors)
-      : id(std::move(session_id)),
-        pipeline(id, config.features, config.strategy, predictor, std::move(priors)),
-        pin(std::make_shared<Pin>(std::move(tracker))) {}
+  Session(std::string session_id, std::unique_ptr<SessionHandler> h, std::shared_ptr<OffsetTracker> tracker)
+      : id(std::move(session_id)), handler(std::move(h)), pin(std::make_shared<Pin>(std::move(tracker))) {}
   std::string id;
-  infer::SessionPipeline pipeline;  // features and strategy: the same code as the offline twins
+  std::unique_ptr<SessionHandler> handler;
   std::shared_ptr<Pin> pin;
   std::array<std::optional<std::int32_t>, kInputTopics> partition;
   std::array<TimeNs, kInputTopics> newest{kNever, kNever};
-  TimeNs released = kNever;     // everything at or before this event time was applied
-  TimeNs engine_time = kNever;  // event time of the newest record the pipeline was given in order
+  TimeNs released = kNever;     // everything at or before this event time was handed over
   std::vector<Pending> buffer;  // heap
   std::uint64_t seq = 0;
   std::chrono::steady_clock::time_point last_input;
   /// Per input: when this session's last record arrived on it (or the session began).
   std::array<std::chrono::steady_clock::time_point, kInputTopics> last_arrival{};
-  std::unordered_map<std::uint16_t, CarSeen> cars;
+  DeliveryLedger cars;
+  /// Per input: a record far ahead of the session, waiting for the next record to confirm it.
+  std::array<std::optional<Pending>, kInputTopics> jump;
+  /// The partition this session asked to pause (backpressure), if any.
+  std::optional<OffsetTracker::Key> paused;
+  bool overflow_logged = false;
 };
 
 namespace {
-/// Encodes engine outputs and hands them to the publisher under the session's pin.
+/// Encodes a handler's outputs and hands them to the publisher under the session's pin.
 class SessionSink final : public OutputSink {
  public:
   SessionSink(Codec& codec, Publisher& publisher, const std::string& session, std::shared_ptr<Pin> pin,
@@ -161,47 +157,26 @@ class SessionSink final : public OutputSink {
 }  // namespace
 
 Processor::Processor(ProcessorConfig config, Publisher& publisher, StreamMetrics& metrics, const Clock& clock,
-                     infer::PredictorProvider predictor)
+                     SessionHandlerFactory& sessions, FlowControl* flow)
     : config_(std::move(config)),
       publisher_(publisher),
       metrics_(metrics),
       clock_(clock),
-      tracker_(std::make_shared<OffsetTracker>()),
-      predictor_(std::move(predictor)) {
-  // Start-up: models that do not load are a configuration error, never a silent fallback.
-  const ModelsConfig& m = config_.models;
-  auto priors = std::make_shared<infer::StrategyPriors>();
-  if (!m.dir.empty()) {
-    const std::filesystem::path priors_file = std::filesystem::path(m.dir) / infer::kPriorsFile;
-    if (std::filesystem::exists(priors_file)) {
-      auto loaded = infer::load_priors(priors_file);
-      if (!loaded) throw ConfigError("models: " + loaded.error().detail);
-      *priors = std::move(loaded.value());
-    }
-  }
-  priors_ = std::move(priors);
-  if (predictor_) return;
-  if (!m.dir.empty()) {
-    auto store = infer::ModelStore::open(m.dir);
-    if (!store) throw ConfigError("models: " + store.error().detail);
-    models_ = std::shared_ptr<infer::ModelStore>(std::move(store.value()));
-    predictor_ = [models = models_]() -> std::shared_ptr<const infer::Predictor> { return models->current(); };
-    next_reload_ = clock_.now() + m.reload_interval;
-  } else if (m.fallback == "rules") {
-    auto rules = std::make_shared<const infer::RulesPredictor>();
-    predictor_ = [rules]() -> std::shared_ptr<const infer::Predictor> { return rules; };
-    spdlog::info("no model directory: strategy predictions from the fallback rules ({})", rules->version());
-  } else {
-    spdlog::info("no model directory and models.fallback = none: no strategy predictions (alerts still run)");
+      factory_(sessions),
+      flow_(flow),
+      tracker_(std::make_shared<OffsetTracker>()) {
+  if (const char* crash = std::getenv("BOXCALL_FAULT_CRASH_SESSION"); crash && *crash) {
+    crash_session_ = crash;
+    spdlog::warn("fault injection: a record of session '{}' aborts the process (BOXCALL_FAULT_CRASH_SESSION)",
+                 crash_session_);
   }
 }
 
 Processor::~Processor() = default;
 
 void Processor::assign(InputTopic topic, std::int32_t partition) {
-  static std::int64_t generation = 0;
-  OffsetTracker::Key k{topic, partition};
-  tracker_->assign(k, ++generation);
+  const Key k{topic, partition};
+  tracker_->assign(k, ++generation_);
   ends_[k] = PartitionEnd{};
 }
 
@@ -211,17 +186,17 @@ void Processor::revoke(InputTopic topic, std::int32_t partition) {
     if (it->second->partition[index(topic)] == partition) evict(it);
     it = next;
   }
-  OffsetTracker::Key k{topic, partition};
+  const Key k{topic, partition};
   tracker_->revoke(k);
   ends_.erase(k);
+  pause_requests_.erase(k);  // an unassigned partition is neither paused nor resumed
 }
 
 Processor::Session& Processor::session_for(std::string_view id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) {
-    it = sessions_
-             .emplace(std::string(id),
-                      std::make_unique<Session>(std::string(id), config_, tracker_, predictor_, priors_))
+    auto handler = factory_.create(id);
+    it = sessions_.emplace(std::string(id), std::make_unique<Session>(std::string(id), std::move(handler), tracker_))
              .first;
     it->second->last_arrival.fill(clock_.now());
     metrics_.set_active_sessions(static_cast<double>(sessions_.size()));
@@ -238,12 +213,28 @@ void Processor::reject(const RecordRef& rec, Error error, std::shared_ptr<Pin> p
   publisher_.dead_letter(rec, error, std::move(pin));
 }
 
+void Processor::reject_pending(Session& s, const Pending& p, Error error) {
+  RecordRef r{p.topic,       p.partition, p.offset, as_bytes(std::string_view(s.id)), {p.raw.data(), p.raw.size()},
+              p.timestamp_ms};
+  reject(r, std::move(error));
+}
+
 void Processor::process(const RecordRef& rec) {
   metrics_.record_in(rec.topic);
-  const OffsetTracker::Key key{rec.topic, rec.partition};
+  const Key key{rec.topic, rec.partition};
   tracker_->consumed(key, rec.offset);
+  current_ = {rec.topic, rec.partition, rec.offset};
   if (auto it = ends_.find(key); it != ends_.end()) it->second.at_eof = false;
   current_timestamp_ms_ = rec.timestamp_ms;
+
+  if (!poisoned_.empty()) {
+    if (auto p = poisoned_.find(current_); p != poisoned_.end()) {
+      poisoned_.erase(p);
+      return reject(rec, Error{Reason::ProcessingCrashed,
+                               "boxcall crashed while processing this record; skipped on restart "
+                               "(docs/operations.md, \"A record that crashes boxcall\")"});
+    }
+  }
 
   auto decoded = codec_.decode(rec.value);
   if (!decoded) return reject(rec, decoded.error());
@@ -262,6 +253,15 @@ void Processor::process(const RecordRef& rec) {
     return reject(rec, Error{Reason::KeyMismatch, "key '" + std::string(key_text) + "' but session '" +
                                                       std::string(decoded->session) + "'"});
   }
+  if (config_.max_ahead_of_wall_clock.count() > 0) {
+    const TimeNs wall = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wall().time_since_epoch()).count();
+    const TimeNs ahead = event_time(decoded->input) - wall;
+    if (ahead > ns(config_.max_ahead_of_wall_clock)) {
+      return reject(rec, Error{Reason::EventTimeOutOfRange,
+                               "event time is " + span_text(ahead) + " ahead of this machine's clock (at most " +
+                                   span_text(ns(config_.max_ahead_of_wall_clock)) + ": max_ahead_of_wall_clock)"});
+    }
+  }
   Session& s = session_for(decoded->session);
   route(s, rec, std::move(decoded->input));
 }
@@ -274,162 +274,199 @@ void Processor::route(Session& s, const RecordRef& rec, Input&& input) {
     s.partition[ti] = rec.partition;
     s.pin->add({rec.topic, rec.partition}, rec.offset);
   }
+  if (!bound_event_time(s, rec, input)) return;
+  admit(s, rec, std::move(input));
+}
+
+bool Processor::bound_event_time(Session& s, const RecordRef& rec, Input& input) {
+  const std::size_t ti = index(rec.topic);
+  const TimeNs t = event_time(input);
+  const TimeNs step = ns(config_.max_event_time_step);
+  const TimeNs newest = std::max(s.newest[0], s.newest[1]);
+  auto& candidate = s.jump[ti];
+  if (newest == kNever || t - newest <= step) {
+    if (candidate) {
+      reject_pending(s, *candidate,
+                     Error{Reason::EventTimeOutOfRange,
+                           "event time " + span_text(candidate->t - newest) +
+                               " ahead of the newest event time of its session (at most " + span_text(step) +
+                               ": max_event_time_step), and the next record of its input did not follow it"});
+      candidate.reset();
+    }
+    return true;
+  }
+  if (candidate && std::max(t, candidate->t) - std::min(t, candidate->t) <= step) {
+    // Two records in a row agree: the session's time really moved on (a long gap).
+    spdlog::info("session {}: event time moved {} ahead on {}, confirmed by two records in a row", s.id,
+                 span_text(candidate->t - newest), to_string(rec.topic));
+    metrics_.event_time_jump();
+    Pending c = std::move(*candidate);
+    candidate.reset();
+    const RecordRef held_rec{
+        c.topic, c.partition, c.offset, as_bytes(std::string_view(s.id)), {c.raw.data(), c.raw.size()}, c.timestamp_ms};
+    admit(s, held_rec, std::move(c.input));
+    return true;  // this record follows, now within the step
+  }
+  if (candidate) {
+    reject_pending(s, *candidate,
+                   Error{Reason::EventTimeOutOfRange,
+                         "event time " + span_text(candidate->t - newest) +
+                             " ahead of the newest event time of its session (at most " + span_text(step) +
+                             ": max_event_time_step), and the next record of its input did not follow it"});
+  }
+  candidate = Pending{
+      t,          s.seq++,          rec.topic,        rec.partition,
+      rec.offset, rec.timestamp_ms, std::move(input), std::vector<std::byte>(rec.value.begin(), rec.value.end())};
+  return false;
+}
+
+void Processor::admit(Session& s, const RecordRef& rec, Input&& input) {
+  const std::size_t ti = index(rec.topic);
   const TimeNs t = event_time(input);
   const auto* sample = std::get_if<TelemetrySample>(&input);
+  DeliveryLedger::Car* car = nullptr;
   if (sample) {
-    TimeNs& newest = s.cars[sample->car].newest_sample_arrived;
-    newest = std::max(newest, t);
+    car = &s.cars.car(sample->car);
+    car->newest_sample_arrived = std::max(car->newest_sample_arrived, t);
   }
   if (t < s.released) {
     // Behind the session, but in order for its own car: per-car state sees it in order.
-    if (sample && t > s.cars[sample->car].last_sample_t) {
-      return apply(s, rec.topic, input, /*late=*/false, &rec, nullptr, rec.offset, rec.partition);
-    }
+    if (car && t > car->last_sample_t) return apply(s, input, /*late=*/false, rec);
     const TimeNs behind = s.released - t;
-    if (behind > std::chrono::nanoseconds(config_.allowed_lateness).count()) {
-      return reject(rec, Error{Reason::Late,
-                               "event time " + ms_text(behind) + " behind the session watermark (allowed lateness " +
-                                   ms_text(std::chrono::nanoseconds(config_.allowed_lateness).count()) + ")"});
+    if (behind > ns(config_.allowed_lateness)) {
+      return reject(rec, Error{Reason::Late, "event time " + span_text(behind) +
+                                                 " behind the session watermark (allowed lateness " +
+                                                 span_text(ns(config_.allowed_lateness)) + ")"});
     }
     metrics_.late_accepted();
-    return apply(s, rec.topic, input, /*late=*/true, &rec, nullptr, rec.offset, rec.partition);
+    return apply(s, input, /*late=*/true, rec);
   }
   s.newest[ti] = std::max(s.newest[ti], t);
-  s.buffer.push_back(Pending{t, s.seq++, rec.topic, rec.partition, rec.offset, rec.timestamp_ms, std::move(input),
-                             std::vector<std::byte>(rec.value.begin(), rec.value.end())});
+  if (s.buffer.empty()) {
+    // In order and nothing ahead of it: handed over at once, without a copy.
+    const TimeNs w = watermark(s, /*flush_all=*/false);
+    if (t <= w && !held(s, rec.topic, input, t)) {
+      apply(s, input, /*late=*/false, rec);
+      s.released = std::max(s.released, w);
+      return;
+    }
+  }
+  enqueue(s, Pending{t, s.seq++, rec.topic, rec.partition, rec.offset, rec.timestamp_ms, std::move(input),
+                     std::vector<std::byte>(rec.value.begin(), rec.value.end())});
+  release(s, /*flush_all=*/false);
+  update_pause(s);
+}
+
+void Processor::enqueue(Session& s, Pending&& p) {
+  s.buffer.push_back(std::move(p));
   std::push_heap(s.buffer.begin(), s.buffer.end());
   ++buffered_;
-  refresh_watermark(s, /*flush_all=*/false);
 }
 
-void Processor::refresh_watermark(Session& s, bool flush_all) {
+bool Processor::input_idle(const Session& s, std::size_t ti) const {
+  // An input the consumer has read to the end of (nothing fetched and still
+  // unread) stops holding the session back once the session has been quiet on
+  // it for `input_idle` since the end became known; while it has unread
+  // records it always holds. Its partition is the session's partition on the
+  // other topic when the session has not been seen on this one (same count,
+  // same key hashing).
+  const std::optional<std::int32_t> partition = s.partition[ti] ? s.partition[ti] : s.partition[1 - ti];
+  auto since = s.last_arrival[ti];
+  if (partition) {
+    const Key key{input_topic(ti), *partition};
+    if (!read_to_end(key)) return false;
+    if (auto it = ends_.find(key); it != ends_.end()) since = std::max(since, it->second.known_since);
+  }
+  return clock_.now() - since >= config_.input_idle;
+}
+
+TimeNs Processor::watermark(const Session& s, bool flush_all) const {
+  const TimeNs newest = std::max(s.newest[0], s.newest[1]);
+  if (flush_all) return newest;
+  const TimeNs ooo = ns(config_.max_out_of_orderness);
   TimeNs w = kForever;
-  const auto now = clock_.now();
-  for (std::size_t ti = 0; ti < kInputTopics && !flush_all; ++ti) {
-    // An input the consumer has read to the end of (nothing fetched and still
-    // unread) stops holding the session back once the session has been quiet
-    // on it for `input_idle`; while it has unread records it always holds.
-    // Its partition is the session's partition on the other topic when the
-    // session has not been seen on this one (same count, same key hashing).
-    const std::optional<std::int32_t> partition = s.partition[ti] ? s.partition[ti] : s.partition[1 - ti];
-    if ((!partition || read_to_end({static_cast<InputTopic>(ti), *partition})) &&
-        now - s.last_arrival[ti] >= config_.input_idle) {
-      continue;
-    }
-    const TimeNs bound =
-        s.newest[ti] == kNever ? kNever : s.newest[ti] - std::chrono::nanoseconds(config_.max_out_of_orderness).count();
-    w = std::min(w, bound);
+  for (std::size_t ti = 0; ti < kInputTopics; ++ti) {
+    if (input_idle(s, ti)) continue;
+    w = std::min(w, s.newest[ti] == kNever ? kNever : s.newest[ti] - ooo);
   }
-  if (w == kForever) {
-    const TimeNs newest = std::max(s.newest[0], s.newest[1]);
-    w = flush_all || newest == kNever ? newest
-                                      : newest - std::chrono::nanoseconds(config_.max_out_of_orderness).count();
-  }
-  if (!s.buffer.empty() && (s.buffer.size() > kMaxBufferedPerSession || buffered_ > config_.max_buffered_records)) {
-    w = std::max(w, s.buffer.front().t);  // memory first: shed this session's oldest record
-  }
-  release(s, w, flush_all);
+  if (w == kForever) w = newest == kNever ? kNever : newest - ooo;
+  return w;
 }
 
-void Processor::release(Session& s, TimeNs watermark, bool flush_all) {
-  if (watermark == kNever) return;
-  const TimeNs grace = std::chrono::nanoseconds(config_.lap_close_grace).count();
-  // The telemetry partition is in event-time order per session: once it is a
-  // grace past a lap end, that lap's samples of every car have arrived.
+bool Processor::held(const Session& s, InputTopic topic, const Input& input, TimeNs t) const {
+  // A timing record of a car waits for that car's telemetry to pass it, or for
+  // the session's telemetry to be a grace past it (the car's stopped).
+  if (topic != InputTopic::Timing) return false;
+  const auto& e = std::get<TimingEvent>(input);
+  if (e.car == 0) return false;
   const TimeNs telemetry = s.newest[index(InputTopic::Telemetry)];
-  while (!s.buffer.empty() && s.buffer.front().t <= watermark) {
+  if (telemetry == kNever || telemetry >= t + ns(config_.car_align_grace)) return false;
+  const DeliveryLedger::Car* car = s.cars.find(e.car);
+  return car == nullptr || car->newest_sample_arrived < t;
+}
+
+void Processor::release(Session& s, bool flush_all) {
+  TimeNs w = watermark(s, flush_all);
+  const std::size_t per_session_cap = 10 * std::max<std::size_t>(config_.pause_buffered_records, 1);
+  if (!s.buffer.empty() && (s.buffer.size() > per_session_cap || buffered_ > config_.max_buffered_records)) {
+    // Memory first: shed this session's oldest record. Counted, logged once per session.
+    w = std::max(w, s.buffer.front().t);
+    metrics_.reorder_overflow();
+    if (!s.overflow_logged) {
+      s.overflow_logged = true;
+      spdlog::warn("session {}: reorder buffers full ({} records here, {} in all): releasing before an input caught up",
+                   s.id, s.buffer.size(), buffered_);
+    }
+  }
+  if (w == kNever) return;
+  while (!s.buffer.empty() && s.buffer.front().t <= w) {
     const Pending& head = s.buffer.front();
-    if (!flush_all && head.topic == InputTopic::Timing) {
-      const auto& e = std::get<TimingEvent>(head.input);
-      if (std::holds_alternative<LapCompleted>(e.body) && telemetry != kNever && telemetry < head.t + grace) {
-        auto car = s.cars.find(e.car);
-        if (car == s.cars.end() || car->second.newest_sample_arrived < head.t) {
-          watermark = head.t - 1;  // hold the lap end (and what follows) for the car's telemetry
-          break;
-        }
-      }
+    if (!flush_all && held(s, head.topic, head.input, head.t)) {
+      w = head.t - 1;  // hold it (and what follows) for its car's telemetry
+      break;
     }
     std::pop_heap(s.buffer.begin(), s.buffer.end());
     Pending p = std::move(s.buffer.back());
     s.buffer.pop_back();
     --buffered_;
     current_timestamp_ms_ = p.timestamp_ms;
-    apply(s, p.topic, p.input, /*late=*/false, nullptr, &p.raw, p.offset, p.partition);
+    const RecordRef raw{
+        p.topic, p.partition, p.offset, as_bytes(std::string_view(s.id)), {p.raw.data(), p.raw.size()}, p.timestamp_ms};
+    apply(s, p.input, /*late=*/false, raw);
   }
-  s.released = std::max(s.released, watermark);
+  s.released = std::max(s.released, w);
+  if (s.paused) update_pause(s);
 }
 
-void Processor::advance(Session& s, TimeNs t, OutputSink& sink) {
-  // The pipeline's clock is the event time of the records it was given, in
-  // order, exactly as in the offline twins: rolling snapshots fall on the same
-  // records however the consumer batched them.
-  if (t <= s.engine_time) return;
-  s.engine_time = t;
-  s.pipeline.on_watermark(t, sink);
-}
-
-void Processor::apply(Session& s, InputTopic topic, const Input& input, bool late, const RecordRef* raw,
-                      const std::vector<std::byte>* raw_copy, std::int64_t offset, std::int32_t partition) {
-  auto dead_letter = [&](Error err) {
-    if (raw) return reject(*raw, std::move(err));
-    RecordRef r{topic,
-                partition,
-                offset,
-                as_bytes(std::string_view(s.id)),
-                std::span<const std::byte>(raw_copy->data(), raw_copy->size()),
-                current_timestamp_ms_};
-    reject(r, std::move(err));
-  };
-  SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
-  if (const auto* sample = std::get_if<TelemetrySample>(&input)) {
-    CarSeen& car = s.cars[sample->car];
-    if (sample->event_time_ns == car.last_sample_t) {
-      metrics_.duplicate();
-      return;
-    }
-    if (!late) {
-      if (sample->session_time_ns < car.last_sample_session) {
-        return dead_letter(Error{Reason::TimeWentBackwards,
-                                 "session time went back " +
-                                     ms_text(car.last_sample_session - sample->session_time_ns) + " for car " +
-                                     std::to_string(sample->car) + " while event time advanced"});
-      }
-      car.last_sample_t = sample->event_time_ns;
-      car.last_sample_session = sample->session_time_ns;
-    }
-    if (s.pipeline.on_sample(*sample, late, sink) == features::Placement::LapClosed) {
-      return dead_letter(
-          Error{Reason::Late, "late sample for a lap already closed (car " + std::to_string(sample->car) + ")"});
-    }
-    metrics_.applied();
-    if (!late) advance(s, sample->event_time_ns, sink);
+void Processor::apply(Session& s, const Input& input, bool late, const RecordRef& raw) {
+  current_ = {raw.topic, raw.partition, raw.offset};
+  if (!crash_session_.empty() && s.id == crash_session_) {
+    spdlog::critical("fault injection: aborting on a record of session {}", s.id);
+    std::abort();
+  }
+  DeliveryLedger::Car& car = s.cars.car(std::visit([](const auto& r) { return r.car; }, input));
+  if (s.cars.repeats(car, input)) {
+    metrics_.duplicate();
     return;
   }
-  const auto& event = std::get<TimingEvent>(input);
-  CarSeen& car = s.cars[event.car];
-  if (const auto* lap = std::get_if<LapCompleted>(&event.body)) {
-    if (lap->lap <= car.last_lap) {
-      metrics_.duplicate();
-      return;
-    }
-    car.last_lap = lap->lap;
-  } else {
-    TimeNs& last = car.last_timing_t[event.body.index()];
-    if (last == event.event_time_ns) {
-      metrics_.duplicate();
-      return;
-    }
-    last = event.event_time_ns;
+  SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
+  auto result = s.handler->on_record(input, late, sink);
+  if (!result) return reject(raw, result.error());
+  if (result.value() == Applied::Duplicate) {
+    metrics_.duplicate();
+    return;
   }
-  s.pipeline.on_timing(event, sink);
+  if (!late) {
+    if (const auto* sample = std::get_if<TelemetrySample>(&input)) DeliveryLedger::handed_over(car, *sample);
+  }
   metrics_.applied();
-  if (!late) advance(s, event.event_time_ns, sink);
 }
 
-bool Processor::read_to_end(OffsetTracker::Key key) const {
+bool Processor::read_to_end(Key key) const {
   auto it = ends_.find(key);
   if (it == ends_.end()) return true;  // not assigned here: nothing to wait for
   const PartitionEnd& end = it->second;
+  if (!end.known) return false;
   const std::int64_t position = std::max(tracker_->next_offset(key), end.eof_offset);
   // The high watermark of the last fetch counts records fetched but not yet
   // consumed; before any fetch answered, the EOF event is all there is.
@@ -437,19 +474,75 @@ bool Processor::read_to_end(OffsetTracker::Key key) const {
   return end.at_eof;
 }
 
-void Processor::high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset) {
+void Processor::high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset, bool fresh) {
   auto it = ends_.find({topic, partition});
-  if (it == ends_.end() || it->second.high_watermark == offset) return;
-  it->second.high_watermark = offset;
+  if (it == ends_.end()) return;
+  PartitionEnd& end = it->second;
+  const bool changed = end.high_watermark != offset;
+  end.high_watermark = offset;
+  if (!end.known && (fresh || changed)) {
+    end.known = true;
+    end.known_since = clock_.now();
+  }
 }
 
 void Processor::partition_eof(InputTopic topic, std::int32_t partition, std::int64_t offset) {
   if (auto it = ends_.find({topic, partition}); it != ends_.end()) {
-    it->second.at_eof = true;
-    it->second.eof_offset = std::max(it->second.eof_offset, offset);
+    PartitionEnd& end = it->second;
+    end.at_eof = true;
+    end.eof_offset = std::max(end.eof_offset, offset);
+    if (!end.known) {
+      end.known = true;
+      end.known_since = clock_.now();
+    }
   }
   for (auto& [id, s] : sessions_) {
-    if (!s->buffer.empty()) refresh_watermark(*s, /*flush_all=*/false);
+    if (!s->buffer.empty() && (s->partition[0] == partition || s->partition[1] == partition)) {
+      release(*s, /*flush_all=*/false);
+    }
+  }
+}
+
+void Processor::connection_lost() {
+  bool any = false;
+  for (auto& [key, end] : ends_) {
+    any = any || end.known;
+    end.known = false;
+    end.at_eof = false;
+  }
+  if (any) spdlog::info("connection to a broker lost: inputs hold their sessions until fresh partition ends are known");
+}
+
+void Processor::update_pause(Session& s) {
+  if (!flow_ || config_.pause_buffered_records == 0) return;
+  const std::size_t high = config_.pause_buffered_records;
+  if (s.paused) {
+    if (s.buffer.size() > high / 2) return;
+    const Key k = *s.paused;
+    s.paused.reset();
+    auto it = pause_requests_.find(k);
+    if (it != pause_requests_.end() && --it->second == 0) {
+      pause_requests_.erase(it);
+      flow_->resume(k.topic, k.partition);
+      spdlog::debug("resumed {} partition {}", to_string(k.topic), k.partition);
+    }
+    return;
+  }
+  if (s.buffer.size() < high) return;
+  // The input that is ahead holds records the other input has not reached yet.
+  const std::size_t ahead = s.newest[0] >= s.newest[1] ? 0 : 1;
+  const std::size_t behind = 1 - ahead;
+  if (!s.partition[ahead]) return;
+  const Key ahead_key{input_topic(ahead), *s.partition[ahead]};
+  const Key behind_key{input_topic(behind), s.partition[behind] ? *s.partition[behind] : *s.partition[ahead]};
+  // Safe only while the input behind can still move: assigned, unread records, not paused itself.
+  if (!ends_.contains(behind_key) || read_to_end(behind_key) || pause_requests_.contains(behind_key)) return;
+  s.paused = ahead_key;
+  if (pause_requests_[ahead_key]++ == 0) {
+    flow_->pause(ahead_key.topic, ahead_key.partition);
+    metrics_.backpressure_pause();
+    spdlog::info("pausing {} partition {}: session {} holds {} records until {} catches up", to_string(ahead_key.topic),
+                 ahead_key.partition, s.id, s.buffer.size(), to_string(behind_key.topic));
   }
 }
 
@@ -461,15 +554,23 @@ void Processor::tick() {
     Session& s = *it->second;
     const auto silent = now - s.last_input;
     if (silent >= config_.idle_timeout) {
-      refresh_watermark(s, /*flush_all=*/true);
+      for (auto& candidate : s.jump) {
+        if (!candidate) continue;
+        reject_pending(s, *candidate,
+                       Error{Reason::EventTimeOutOfRange,
+                             "event time " + span_text(candidate->t - std::max(s.newest[0], s.newest[1])) +
+                                 " ahead of the newest event time of its session, and no record followed it"});
+        candidate.reset();
+      }
+      release(s, /*flush_all=*/true);
     } else if (!s.buffer.empty()) {
-      refresh_watermark(s, /*flush_all=*/false);  // an input may have become idle
+      release(s, /*flush_all=*/false);  // an input may have become idle
     }
     {
       SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
-      s.pipeline.on_tick(now, sink);
+      s.handler->on_tick(now, sink);
     }
-    if (silent >= config_.session_expiry || (s.pipeline.finished() && silent >= config_.idle_timeout)) {
+    if (silent >= config_.session_expiry || (s.handler->finished() && silent >= config_.idle_timeout)) {
       evict(it);
     } else {
       buffered += s.buffer.size();
@@ -479,28 +580,24 @@ void Processor::tick() {
     it = next;
   }
   metrics_.set_buffered_records(static_cast<double>(buffered));
-  if (models_ && config_.models.reload_interval.count() > 0 && now >= next_reload_) {
-    next_reload_ = now + config_.models.reload_interval;
-    auto reloaded = models_->maybe_reload();
-    if (!reloaded) {
-      spdlog::warn("model reload failed, keeping {}: {}", models_->version(), reloaded.error().detail);
-    } else if (reloaded.value()) {
-      spdlog::info("models reloaded: {}", models_->version());
-    }
-  }
+  metrics_.set_paused_partitions(static_cast<double>(pause_requests_.size()));
+  factory_.on_tick(now);
 }
 
 void Processor::drain() {
-  for (auto& [id, s] : sessions_) refresh_watermark(*s, /*flush_all=*/true);
+  for (auto& [id, s] : sessions_) release(*s, /*flush_all=*/true);
 }
 
 void Processor::evict(SessionMap::iterator it) {
-  buffered_ -= it->second->buffer.size();
+  Session& s = *it->second;
+  buffered_ -= s.buffer.size();
+  if (s.paused) {
+    s.buffer.clear();
+    update_pause(s);
+  }
   metrics_.remove_session(it->first);
   sessions_.erase(it);
   metrics_.set_active_sessions(static_cast<double>(sessions_.size()));
 }
-
-std::size_t Processor::buffered_records() const { return buffered_; }
 
 }  // namespace boxcall::stream

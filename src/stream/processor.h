@@ -1,20 +1,36 @@
 #pragma once
-/// The processing core of the stream layer, free of Kafka so that it can be
-/// driven by tests and benchmarks: records in (with their source position),
-/// outputs and dead letters out through a Publisher, offsets tracked so that
-/// only positions whose derived outputs were all acknowledged get committed.
+/// The processing core of the stream layer, free of Kafka so that tests and
+/// benchmarks drive it directly: records in (with their source position),
+/// decoded, validated, routed to their session, put in event-time order and
+/// handed to the session's `SessionHandler` (base/session.h); outputs and dead
+/// letters out through a Publisher; offsets tracked so that only positions
+/// whose derived outputs were all acknowledged get committed. It knows no race
+/// logic: what a session computes is the handler's business.
 ///
-/// Event time: each session has a watermark W = min over its two inputs of
-/// (newest event time seen there - max out-of-orderness). An input whose
-/// partition is read to its end (nothing fetched and unread) and on which the
-/// session has had no record for `input_idle` does not hold W back; an input
-/// with unread records always does, so a replay or restart applies records in
-/// event-time order. A session silent past `idle_timeout` releases all. Records are released to the feature engine
-/// in event-time order once W passes them. A record arriving behind what was already released is late: within the
-/// allowed lateness it is still applied (placed in its lap if that lap is open), beyond it, or if its lap has closed,
-/// it goes to the dead-letter topic with reason `late`. A sample behind the session but still after its own car's last
-/// sample is in order for everything per car and is applied normally. A lap completion waits for its car's telemetry to
-/// pass the lap end (or `lap_close_grace`), so the lap's last samples are not lost to the race between two partitions.
+/// Event time (docs/operations.md, "Event time and watermarks"):
+///  - A record's event time is bounded before it moves anything: more than
+///    `max_ahead_of_wall_clock` past this machine's clock, it is dead-lettered
+///    (`event_time_out_of_range`); more than `max_event_time_step` past the
+///    newest event time of its session, it is held aside until the next record
+///    of the same input confirms the jump (then both go on) or contradicts it
+///    (then it is dead-lettered). One bad timestamp changes nothing.
+///  - Each session has a watermark W = min over its two inputs of (newest event
+///    time seen there - max out-of-orderness). An input whose partition is read
+///    to its end (nothing fetched and unread, known from a fresh fetch) and on
+///    which the session has had no record for `input_idle` does not hold W back.
+///    A session silent past `idle_timeout` releases all. Records are handed to
+///    the handler in event-time order once W passes them; a timing record of a
+///    car also waits for that car's telemetry to pass it (or for the session's
+///    telemetry to be `car_align_grace` past it), so a lap's last samples are
+///    not lost to the race between two partitions.
+///  - Backpressure, not early release: when one input of a session runs ahead
+///    (a backlog, a restart) and its reorder buffer reaches `pause_buffered_records`,
+///    the partition of the input that is ahead is paused until the other catches
+///    up. Only a memory bound beyond that (`max_buffered_records`) releases early.
+///  - A record behind what was already released is late: within the allowed
+///    lateness the handler places it if it still can; beyond, it is
+///    dead-lettered (`late`). A sample behind the session but after its own
+///    car's last sample is in order for everything per car and is applied.
 ///
 /// Delivery: every session pins the first offset it consumed on each input
 /// partition until it ends and its outputs are acknowledged; a dead letter
@@ -23,10 +39,10 @@
 /// re-reads what is needed to rebuild state and never loses an output.
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,28 +52,11 @@
 #include "base/clock.h"
 #include "base/records.h"
 #include "base/result.h"
-#include "features/session_engine.h"
-#include "infer/strategy.h"
+#include "base/session.h"
 #include "stream/codec.h"
 #include "stream/metrics.h"
 
-namespace boxcall::infer {
-class ModelStore;
-}  // namespace boxcall::infer
-
 namespace boxcall::stream {
-
-/// Where predictions come from ([models] in the TOML file).
-struct ModelsConfig {
-  /// XGBoost models (+ priors.json) loaded at start-up; a directory that does
-  /// not load is a start-up error. Empty: no models.
-  std::string dir;
-  /// How often the model files are checked for a new version (0: never).
-  std::chrono::milliseconds reload_interval{std::chrono::seconds(30)};
-  /// Without a model directory: "none" (no predictions; alerts still run) or
-  /// "rules" (the documented RulesPredictor, docs/models.md).
-  std::string fallback = "none";
-};
 
 struct ProcessorConfig {
   std::chrono::milliseconds max_out_of_orderness{0};
@@ -67,22 +66,27 @@ struct ProcessorConfig {
   /// wait for a sparse input (timing) while protecting order against producers
   /// that batch the two topics apart.
   std::chrono::milliseconds input_idle{100};
-  /// Memory bound of all reorder buffers together: beyond it, the session that
-  /// grows releases its oldest records even if an input still holds it back.
-  std::size_t max_buffered_records = 1'000'000;
-  /// A lap completion is applied once its car's telemetry has passed the lap
-  /// end, or once the session's telemetry is this far past it (a car whose
-  /// telemetry stopped; sessions without telemetry are not held). Keeps samples
-  /// that arrive after their lap's timing event (separate partitions, each
-  /// batched by its producer) in their lap.
-  std::chrono::milliseconds lap_close_grace{1000};
+  /// A timing record of a car is released once the car's telemetry has passed
+  /// it, or once the session's telemetry is this far past it (a car whose
+  /// telemetry stopped; sessions without telemetry are not held).
+  std::chrono::milliseconds car_align_grace{1000};
   /// A session silent this long (processing time) releases everything it holds.
   std::chrono::milliseconds idle_timeout{2000};
   /// A session silent this long, or finished and silent for `idle_timeout`, is evicted.
   std::chrono::milliseconds session_expiry{std::chrono::minutes(10)};
-  features::FeatureConfig features;
-  infer::StrategyConfig strategy;
-  ModelsConfig models;
+  /// A record whose event time is further ahead of the newest event time of
+  /// its session waits for the next record of its input to confirm the jump.
+  std::chrono::milliseconds max_event_time_step{std::chrono::hours(1)};
+  /// A record whose event time is further ahead of this machine's clock is
+  /// dead-lettered at once (0: no bound).
+  std::chrono::milliseconds max_ahead_of_wall_clock{std::chrono::hours(24)};
+  /// A session's reorder buffer at this size pauses the partition of the input
+  /// that runs ahead (resumed at half of it).
+  std::size_t pause_buffered_records = 20'000;
+  /// Memory bound of all reorder buffers together (and 10x the pause size per
+  /// session): beyond it, the session that grows releases its oldest records
+  /// even if an input still holds it back (counted: boxcall_reorder_overflow_total).
+  std::size_t max_buffered_records = 1'000'000;
 };
 
 /// One input record as consumed. Views are valid during `Processor::process` only.
@@ -93,6 +97,14 @@ struct RecordRef {
   std::span<const std::byte> key;
   std::span<const std::byte> value;
   std::int64_t timestamp_ms = -1;  ///< Kafka record timestamp, -1 if none
+};
+
+/// A consumed position: what a crash marker names (see Processor::set_poisoned).
+struct Position {
+  InputTopic topic = InputTopic::Telemetry;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  auto operator<=>(const Position&) const = default;
 };
 
 /// Tracks per input partition the next offset and the offsets still pinned.
@@ -154,13 +166,23 @@ class Publisher {
   virtual void dead_letter(const RecordRef& record, const Error& error, std::shared_ptr<Pin> pin) = 0;
 };
 
+/// Consumption control (librdkafka pause/resume in the runner).
+class FlowControl {
+ public:
+  virtual ~FlowControl() = default;
+  virtual void pause(InputTopic topic, std::int32_t partition) = 0;
+  virtual void resume(InputTopic topic, std::int32_t partition) = 0;
+};
+
 class Processor {
  public:
-  /// `predictor`: where each decision gets its model; empty means "as
-  /// `config.models` says" (loads the models: throws ConfigError when they do not load).
+  /// `sessions` makes one handler per session; `flow` (optional) pauses and
+  /// resumes input partitions for backpressure.
   Processor(ProcessorConfig config, Publisher& publisher, StreamMetrics& metrics, const Clock& clock,
-            infer::PredictorProvider predictor = {});
+            SessionHandlerFactory& sessions, FlowControl* flow = nullptr);
   ~Processor();
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
 
   /// Partition assignment changes (consumer group rebalances).
   void assign(InputTopic topic, std::int32_t partition);
@@ -172,65 +194,90 @@ class Processor {
   /// The consumer reached the end of a partition; `offset` is where that end
   /// is (the EOF event's offset), -1 when unknown.
   void partition_eof(InputTopic topic, std::int32_t partition, std::int64_t offset = -1);
-  /// The broker's high watermark of a partition, as of the consumer's last
-  /// fetch (records fetched but not yet consumed count as unread).
-  void high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset);
+  /// The broker's high watermark of a partition: as of the consumer's last
+  /// fetch (`fresh` false: it may be old), or just asked of the broker (`fresh`).
+  void high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset, bool fresh = false);
+  /// The consumer lost its connection to a broker: what it knew of partition
+  /// ends may be old, so no input counts as read to its end until a fresh fetch,
+  /// EOF or watermark query says so.
+  void connection_lost();
   /// Periodic work (processing time): idle flushes, session eviction, gauges,
-  /// feed-stall alerts, model reloads.
+  /// the handlers' processing-time checks.
   void tick();
   /// Releases everything buffered (shutdown drain).
   void drain();
+
+  /// Positions at which boxcall crashed before (a crash marker): each is
+  /// dead-lettered with `processing_crashed` when consumed again, not processed.
+  void set_poisoned(std::set<Position> positions) { poisoned_ = std::move(positions); }
+  /// The record being processed now (for a crash marker); stable storage.
+  [[nodiscard]] const Position& current_position() const { return current_; }
 
   [[nodiscard]] std::map<OffsetTracker::Key, std::int64_t> commit_positions() const {
     return tracker_->commit_positions();
   }
   [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
-  [[nodiscard]] std::size_t buffered_records() const;
+  [[nodiscard]] std::size_t buffered_records() const { return buffered_; }
+  [[nodiscard]] std::size_t paused_partitions() const { return pause_requests_.size(); }
 
  private:
   struct Session;
   struct Pending;
-  Session& session_for(std::string_view id);
-  void route(Session& s, const RecordRef& rec, Input&& input);
-  void release(Session& s, TimeNs watermark, bool flush_all);
-  void advance(Session& s, TimeNs t, OutputSink& sink);
-  void apply(Session& s, InputTopic topic, const Input& input, bool late, const RecordRef* raw,
-             const std::vector<std::byte>* raw_copy, std::int64_t offset, std::int32_t partition);
-  void refresh_watermark(Session& s, bool flush_all);
-  void reject(const RecordRef& rec, Error error, std::shared_ptr<Pin> pin = nullptr);
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   using SessionMap = std::unordered_map<std::string, std::unique_ptr<Session>, StringHash, std::equal_to<>>;
+  using Key = OffsetTracker::Key;
+
+  Session& session_for(std::string_view id);
+  void route(Session& s, const RecordRef& rec, Input&& input);
+  /// False when the record was held aside (its event time jumps far ahead) or dead-lettered.
+  [[nodiscard]] bool bound_event_time(Session& s, const RecordRef& rec, Input& input);
+  void admit(Session& s, const RecordRef& rec, Input&& input);
+  void enqueue(Session& s, Pending&& p);
+  void release(Session& s, bool flush_all);
+  [[nodiscard]] TimeNs watermark(const Session& s, bool flush_all) const;
+  [[nodiscard]] bool held(const Session& s, InputTopic topic, const Input& input, TimeNs t) const;
+  void apply(Session& s, const Input& input, bool late, const RecordRef& raw);
+  void reject(const RecordRef& rec, Error error, std::shared_ptr<Pin> pin = nullptr);
+  void reject_pending(Session& s, const Pending& p, Error error);
+  void update_pause(Session& s);
   void evict(SessionMap::iterator it);
+  [[nodiscard]] bool input_idle(const Session& s, std::size_t input) const;
+  [[nodiscard]] bool read_to_end(Key key) const;
 
   ProcessorConfig config_;
   Publisher& publisher_;
   StreamMetrics& metrics_;
   const Clock& clock_;
+  SessionHandlerFactory& factory_;
+  FlowControl* flow_;
   Codec codec_;
   std::shared_ptr<OffsetTracker> tracker_;
   SessionMap sessions_;
-  /// Per assigned input partition: read to its end (an EOF event after the
-  /// last consumed record) and the broker's high watermark as last fetched.
+
+  /// Per assigned input partition: what is known of its end.
   struct PartitionEnd {
     bool at_eof = false;
     std::int64_t eof_offset = -1;
     std::int64_t high_watermark = -1;
+    /// False after a lost connection until fresh evidence (EOF, a changed or queried high watermark).
+    bool known = true;
+    std::chrono::steady_clock::time_point known_since{};
   };
-  std::map<OffsetTracker::Key, PartitionEnd> ends_;
+  std::map<Key, PartitionEnd> ends_;
+  /// Partitions paused for backpressure -> sessions that asked.
+  std::map<Key, int> pause_requests_;
 
-  /// Records held in all reorder buffers (bounded by `max_buffered_records`).
-  std::size_t buffered_ = 0;
-  /// Nothing of the partition is fetched and unread (high watermark of the last fetch, EOF).
-  [[nodiscard]] bool read_to_end(OffsetTracker::Key key) const;
+  std::size_t buffered_ = 0;  ///< records held in all reorder buffers
   std::int64_t current_timestamp_ms_ = -1;
-  // Strategy: the model store (when models are configured) and what decisions use.
-  std::shared_ptr<infer::ModelStore> models_;
-  infer::PredictorProvider predictor_;
-  std::shared_ptr<const infer::StrategyPriors> priors_;
-  std::chrono::steady_clock::time_point next_reload_{};
+  std::int64_t generation_ = 0;
+  std::set<Position> poisoned_;
+  Position current_;
+  /// Fault injection for the crash-loop test (docs/operations.md): a record of
+  /// this session aborts the process when applied. From BOXCALL_FAULT_CRASH_SESSION.
+  std::string crash_session_;
 };
 
 }  // namespace boxcall::stream

@@ -10,9 +10,13 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <array>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 #include "base/clock.h"
+#include "stream/crash_marker.h"
 #include "stream/kafka.h"
 #include "stream/processor.h"
 
@@ -76,39 +80,108 @@ std::int64_t wall_ms() {
       .count();
 }
 
+/// Asks the brokers for the true end of every assigned partition, off the loop
+/// thread (a blocking round trip), after the consumer lost a connection: until
+/// then what the consumer knows of partition ends may be old. Retries until
+/// every query succeeded.
+class EndQuery {
+ public:
+  using Result = std::vector<std::tuple<std::string, std::int32_t, std::int64_t>>;
+  EndQuery(rd_kafka_t* consumer, std::function<void(Result)> deliver)
+      : consumer_(consumer), deliver_(std::move(deliver)), thread_([this] { loop(); }) {}
+  ~EndQuery() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  EndQuery(const EndQuery&) = delete;
+  EndQuery& operator=(const EndQuery&) = delete;
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      wanted_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      cv_.wait(lock, [this] { return wanted_ || stop_; });
+      if (stop_) return;
+      wanted_ = false;
+      lock.unlock();
+      Result result;
+      bool complete = query(result);
+      if (complete) deliver_(std::move(result));
+      lock.lock();
+      if (!complete && !stop_) {
+        wanted_ = true;  // the broker is still away: ask again shortly
+        cv_.wait_for(lock, 500ms, [this] { return stop_; });
+      }
+    }
+  }
+  bool query(Result& result) {
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    if (rd_kafka_assignment(consumer_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw) return false;
+    KafkaPartitionList parts(raw);
+    for (int i = 0; i < parts->cnt; ++i) {
+      const auto& p = parts->elems[i];
+      std::int64_t low = 0, high = -1;
+      if (rd_kafka_query_watermark_offsets(consumer_, p.topic, p.partition, &low, &high, 2000) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return false;
+      }
+      result.emplace_back(p.topic, p.partition, high);
+    }
+    return true;
+  }
+  rd_kafka_t* consumer_;
+  std::function<void(Result)> deliver_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool wanted_ = false, stop_ = false;
+  std::thread thread_;  // last: starts after the rest is built
+};
+
 }  // namespace
 
-struct Runner::Impl final : Publisher {
+struct Runner::Impl final : Publisher, FlowControl {
   const StreamConfig& config;
   StreamMetrics& metrics;
   SteadyClock clock;
   asio::io_context io;
-  KafkaHandle consumer;
-  KafkaHandle producer;
-  std::array<KafkaTopic, kOutputTopics> out_topics;
+  std::optional<Producer> producer;
+  std::unique_ptr<Consumer> consumer;
+  std::array<rd_kafka_topic_t*, kOutputTopics> out_topics{};
   std::array<rd_kafka_topic_t*, kInputTopics> in_topics{};  // cached per message lookups
   std::unique_ptr<Processor> processor;
+  std::unique_ptr<CrashMarker> crash_marker;
   Codec print_codec;
   const RunOptions* options = nullptr;
   bool stopping = false;
   bool delivery_failed = false;
+  int exit_code = 0;
   std::vector<std::shared_ptr<Pin>> failed_pins;  // never released: commits must not pass them
   std::map<OffsetTracker::Key, std::int64_t> committed;
   std::size_t assigned_partitions = 0;
+  std::unique_ptr<EndQuery> end_query;
 
-  Impl(const StreamConfig& c, StreamMetrics& m) : config(c), metrics(m) {
+  Impl(const StreamConfig& c, StreamMetrics& m, SessionHandlerFactory& sessions) : config(c), metrics(m) {
     KafkaConf pconf;
     pconf.set("bootstrap.servers", c.brokers);
     pconf.set_all(default_producer_properties()).set_all(c.kafka_common).set_all(c.kafka_producer);
-    rd_kafka_conf_set_dr_msg_cb(pconf.get(), &Impl::on_delivery);
-    rd_kafka_conf_set_opaque(pconf.get(), this);
-    producer = pconf.create(RD_KAFKA_PRODUCER);
+    producer.emplace(std::move(pconf), &Impl::on_delivery, this);
 
-    ensure_reachable(producer.get(), c.brokers, c.startup_timeout);
+    ensure_reachable(producer->get(), c.brokers, c.startup_timeout);
     std::optional<int> counts[kInputTopics];
     for (std::size_t i = 0; i < kInputTopics; ++i) {
       const auto& name = c.topics.input(static_cast<InputTopic>(i));
-      counts[i] = partition_count(producer.get(), name, c.startup_timeout);
+      counts[i] = partition_count(producer->get(), name, c.startup_timeout);
       if (!counts[i]) throw ConfigError("input topic '" + name + "' does not exist on " + c.brokers);
     }
     if (*counts[0] != *counts[1]) {
@@ -118,10 +191,10 @@ struct Runner::Impl final : Publisher {
     }
     for (std::size_t i = 0; i < kOutputTopics; ++i) {
       const auto& name = c.topics.output(static_cast<OutputTopic>(i));
-      if (!partition_count(producer.get(), name, c.startup_timeout)) {
+      if (!partition_count(producer->get(), name, c.startup_timeout)) {
         spdlog::warn("output topic '{}' does not exist yet; it must be auto-created by the broker", name);
       }
-      out_topics[i] = KafkaTopic(rd_kafka_topic_new(producer.get(), name.c_str(), nullptr));
+      out_topics[i] = producer->topic(name);
     }
 
     KafkaConf cconf;
@@ -129,81 +202,52 @@ struct Runner::Impl final : Publisher {
     cconf.set_all(default_consumer_properties()).set_all(c.kafka_common).set_all(c.kafka_consumer);
     rd_kafka_conf_set_rebalance_cb(cconf.get(), &Impl::on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(cconf.get(), &Impl::on_commit);
+    rd_kafka_conf_set_error_cb(cconf.get(), &Impl::on_error);
     rd_kafka_conf_set_opaque(cconf.get(), this);
-    consumer = cconf.create(RD_KAFKA_CONSUMER);
-    rd_kafka_poll_set_consumer(consumer.get());
+    consumer = std::make_unique<Consumer>(std::move(cconf));
 
-    processor = std::make_unique<Processor>(c.processor, *this, metrics, clock);
+    processor = std::make_unique<Processor>(c.processor, *this, metrics, clock, sessions, this);
+  }
+
+  ~Impl() override {
+    end_query.reset();  // its thread posts into io and reads the consumer
   }
 
   // ---------------------------------------------------------------- Publisher
 
-  void produce(OutputTopic topic, std::string_view key, std::span<const std::byte> value, rd_kafka_headers_t* headers,
-               std::unique_ptr<InFlight> inflight) {
-    while (true) {
-      std::array<rd_kafka_vu_t, 6> vu{};
-      std::size_t n = 0;
-      vu[n].vtype = RD_KAFKA_VTYPE_RKT;
-      vu[n++].u.rkt = out_topics[static_cast<std::size_t>(topic)].get();
-      vu[n].vtype = RD_KAFKA_VTYPE_KEY;
-      vu[n].u.mem.ptr = const_cast<char*>(key.data());
-      vu[n++].u.mem.size = key.size();
-      vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
-      vu[n].u.mem.ptr = const_cast<std::byte*>(value.data());
-      vu[n++].u.mem.size = value.size();
-      vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-      vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
-      vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
-      vu[n++].u.ptr = inflight.get();
-      if (headers) {
-        vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
-        vu[n++].u.headers = headers;
-      }
-      rd_kafka_error_t* error = rd_kafka_produceva(producer.get(), vu.data(), n);
-      const rd_kafka_resp_err_t err = error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
-      if (error) rd_kafka_error_destroy(error);
-      if (!err) {
-        inflight.release();  // owned by the delivery report now
-        return;
-      }
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        rd_kafka_poll(producer.get(), 10);  // backpressure: wait for deliveries
-        continue;
-      }
-      if (headers) rd_kafka_headers_destroy(headers);
-      spdlog::error("cannot produce to {}: {}", to_string(topic), rd_kafka_err2str(err));
-      fail_delivery(std::move(inflight->pin));
+  void produce(OutputTopic topic, std::string_view key, std::span<const std::byte> value,
+               std::span<const Header> headers, std::unique_ptr<InFlight> inflight) {
+    const auto err = producer->produce({.topic = out_topics[static_cast<std::size_t>(topic)],
+                                        .key = key,
+                                        .value = value,
+                                        .headers = headers,
+                                        .opaque = inflight.get()});
+    if (!err) {
+      inflight.release();  // owned by the delivery report now
       return;
     }
+    spdlog::error("cannot produce to {}: {}", to_string(topic), rd_kafka_err2str(err));
+    fail_delivery(std::move(inflight->pin));
   }
 
   void publish(OutputTopic topic, std::string_view key, std::span<const std::uint8_t> value, std::shared_ptr<Pin> pin,
                std::int64_t input_timestamp_ms) override {
-    produce(topic, key, std::as_bytes(value), nullptr,
+    produce(topic, key, std::as_bytes(value), {},
             std::make_unique<InFlight>(InFlight{std::move(pin), topic, clock.now(), input_timestamp_ms}));
   }
 
   void dead_letter(const RecordRef& rec, const Error& error, std::shared_ptr<Pin> pin) override {
-    rd_kafka_headers_t* h = rd_kafka_headers_new(5);
-    auto add = [h](const char* name, const std::string& v) {
-      rd_kafka_header_add(h, name, -1, v.data(), static_cast<ssize_t>(v.size()));
-    };
-    add("boxcall.reason", std::string(to_string(error.reason)));
-    add("boxcall.detail", error.detail);
-    add("boxcall.source.topic", config.topics.input(rec.topic));
-    add("boxcall.source.partition", std::to_string(rec.partition));
-    add("boxcall.source.offset", std::to_string(rec.offset));
+    const std::string partition = std::to_string(rec.partition), offset = std::to_string(rec.offset);
+    const std::array<Header, 5> headers{{{"boxcall.reason", to_string(error.reason)},
+                                         {"boxcall.detail", error.detail},
+                                         {"boxcall.source.topic", config.topics.input(rec.topic)},
+                                         {"boxcall.source.partition", partition},
+                                         {"boxcall.source.offset", offset}}};
     std::string_view key(reinterpret_cast<const char*>(rec.key.data()), rec.key.size());
-    if (options && options->on_output) {
-      last_dead_letter_json = "{\"dead_letter\":{\"reason\":\"" + std::string(to_string(error.reason)) +
-                              "\",\"source\":\"" + config.topics.input(rec.topic) + "/" +
-                              std::to_string(rec.partition) + "@" + std::to_string(rec.offset) + "\"}}";
-    }
     produce(
-        OutputTopic::DeadLetter, key, rec.value, h,
+        OutputTopic::DeadLetter, key, rec.value, headers,
         std::make_unique<InFlight>(InFlight{std::move(pin), OutputTopic::DeadLetter, clock.now(), rec.timestamp_ms}));
   }
-  std::string last_dead_letter_json;
 
   void fail_delivery(std::shared_ptr<Pin> pin) {
     metrics.delivery_failed();
@@ -213,6 +257,15 @@ struct Runner::Impl final : Publisher {
       spdlog::critical("an output could not be delivered; stopping without committing past it");
       asio::post(io, [this] { begin_shutdown(); });
     }
+  }
+
+  // ---------------------------------------------------------------- FlowControl
+
+  void pause(InputTopic topic, std::int32_t partition) override {
+    consumer->pause(config.topics.input(topic), partition);
+  }
+  void resume(InputTopic topic, std::int32_t partition) override {
+    consumer->resume(config.topics.input(topic), partition);
   }
 
   // ---------------------------------------------------------------- callbacks
@@ -233,7 +286,7 @@ struct Runner::Impl final : Publisher {
     }
     if (self->options && self->options->on_output) {
       if (inflight->topic == OutputTopic::DeadLetter) {
-        self->options->on_output(inflight->topic, self->describe_dead_letter(msg));
+        self->options->on_output(inflight->topic, describe_dead_letter(msg));
       } else {
         auto json = self->print_codec.to_json({static_cast<const std::byte*>(msg->payload), msg->len});
         if (json) self->options->on_output(inflight->topic, json.value());
@@ -241,7 +294,7 @@ struct Runner::Impl final : Publisher {
     }
   }
 
-  std::string describe_dead_letter(const rd_kafka_message_t* msg) {
+  static std::string describe_dead_letter(const rd_kafka_message_t* msg) {
     rd_kafka_headers_t* h = nullptr;
     std::string reason, source_topic, partition, offset;
     auto get = [&](const char* name) {
@@ -267,12 +320,14 @@ struct Runner::Impl final : Publisher {
     for (std::size_t i = 0; i < kInputTopics; ++i) {
       if (in_topics[i] == rkt) return static_cast<InputTopic>(i);
     }
-    const char* name = rd_kafka_topic_name(rkt);
+    auto t = input_of_name(rd_kafka_topic_name(rkt));
+    if (t) in_topics[static_cast<std::size_t>(*t)] = rkt;
+    return t;
+  }
+
+  std::optional<InputTopic> input_of_name(const char* name) {
     for (std::size_t i = 0; i < kInputTopics; ++i) {
-      if (config.topics.input(static_cast<InputTopic>(i)) == name) {
-        in_topics[i] = rkt;
-        return static_cast<InputTopic>(i);
-      }
+      if (config.topics.input(static_cast<InputTopic>(i)) == name) return static_cast<InputTopic>(i);
     }
     return std::nullopt;
   }
@@ -291,7 +346,7 @@ struct Runner::Impl final : Publisher {
       rd_kafka_assign(rk, parts);
     } else {
       // Before giving partitions up: outputs acknowledged, safe offsets committed.
-      rd_kafka_flush(self->producer.get(), static_cast<int>(self->config.shutdown_timeout.count()));
+      (void)self->producer->flush(self->config.shutdown_timeout);
       self->commit(/*sync=*/true);
       for (int i = 0; i < parts->cnt; ++i) {
         auto topic = self->input_of_name(parts->elems[i].topic);
@@ -304,28 +359,67 @@ struct Runner::Impl final : Publisher {
     }
   }
 
-  std::optional<InputTopic> input_of_name(const char* name) {
-    for (std::size_t i = 0; i < kInputTopics; ++i) {
-      if (config.topics.input(static_cast<InputTopic>(i)) == name) return static_cast<InputTopic>(i);
+  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      self->metrics.commit_done();
+      if (self->crash_marker && parts) {
+        std::map<OffsetTracker::Key, std::int64_t> done;
+        for (int i = 0; i < parts->cnt; ++i) {
+          auto topic = self->input_of_name(parts->elems[i].topic);
+          if (topic && !parts->elems[i].err) done[{*topic, parts->elems[i].partition}] = parts->elems[i].offset;
+        }
+        self->crash_marker->committed(done);
+      }
+    } else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      spdlog::warn("offset commit failed: {}", rd_kafka_err2str(err));
     }
-    return std::nullopt;
   }
 
-  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
+  static void on_error(rd_kafka_t*, int code, const char* reason, void* opaque) {
     auto* self = static_cast<Impl*>(opaque);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-      self->metrics.commit_done();
-    else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-      spdlog::warn("offset commit failed: {}", rd_kafka_err2str(err));
+    const auto err = static_cast<rd_kafka_resp_err_t>(code);
+    switch (err) {
+      case RD_KAFKA_RESP_ERR__TRANSPORT:
+      case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+        // What the consumer knows of partition ends may be old from now on.
+        spdlog::warn("kafka: {}", reason);
+        self->processor->connection_lost();
+        if (self->end_query) self->end_query->request();
+        return;
+      case RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT:
+        self->fatal(2,
+                    "the broker rejects the consumer's session.timeout.ms (it must lie within the broker's "
+                    "group.min.session.timeout.ms and group.max.session.timeout.ms): " +
+                        std::string(reason));
+        return;
+      case RD_KAFKA_RESP_ERR__FATAL:
+        self->fatal(1, std::string("fatal Kafka client error: ") + reason);
+        return;
+      default:
+        spdlog::warn("kafka: {}", reason);
+    }
+  }
+
+  /// Stops the loop; `code` 2 is a configuration error (one line, like start-up errors).
+  void fatal(int code, const std::string& message) {
+    if (code == 2) {
+      std::fprintf(stderr, "boxcall: error: %s\n", message.c_str());
+    } else {
+      spdlog::critical("{}", message);
+    }
+    exit_code = code;
+    begin_shutdown();
   }
 
   // ---------------------------------------------------------------- loop work
 
   void consume_batch() {
     if (stopping) return;
+    feed_high_watermarks();
     constexpr int kBudget = 2000;  // then let timers and deliveries run
     for (int n = 0; n < kBudget; ++n) {
-      KafkaMessage msg(rd_kafka_consumer_poll(consumer.get(), 0));
+      KafkaMessage msg = consumer->poll(0);
       if (!msg) return;
       handle(*msg);
       if (stopping) return;
@@ -339,10 +433,13 @@ struct Runner::Impl final : Publisher {
       return;
     }
     if (msg.err) {
-      if (rd_kafka_fatal_error(consumer.get(), nullptr, 0)) {
-        spdlog::critical("fatal consumer error: {}", rd_kafka_message_errstr(&msg));
-        exit_code = 1;
-        begin_shutdown();
+      if (msg.err == RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT) {
+        return fatal(2,
+                     "the broker rejects the consumer's session.timeout.ms (it must lie within the broker's "
+                     "group.min.session.timeout.ms and group.max.session.timeout.ms)");
+      }
+      if (rd_kafka_fatal_error(consumer->get(), nullptr, 0)) {
+        fatal(1, std::string("fatal consumer error: ") + rd_kafka_message_errstr(&msg));
       } else {
         spdlog::warn("consumer: {}", rd_kafka_message_errstr(&msg));
       }
@@ -364,7 +461,7 @@ struct Runner::Impl final : Publisher {
   }
 
   void serve_producer() {
-    while (rd_kafka_poll(producer.get(), 0) > 0) {
+    while (producer->poll(0) > 0) {
     }
   }
 
@@ -378,25 +475,26 @@ struct Runner::Impl final : Publisher {
       committed[k] = offset;
     }
     if (list->cnt == 0) return;
-    auto err = rd_kafka_commit(consumer.get(), list.get(), sync ? 0 : 1);
+    auto err = rd_kafka_commit(consumer->get(), list.get(), sync ? 0 : 1);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       spdlog::warn("offset commit failed: {}", rd_kafka_err2str(err));
       committed.clear();  // retry everything next time
     } else if (sync) {
       metrics.commit_done();
+      if (crash_marker) crash_marker->committed(positions);
     }
   }
 
   void update_lag() {
     rd_kafka_topic_partition_list_t* raw = nullptr;
-    if (rd_kafka_assignment(consumer.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw) return;
+    if (rd_kafka_assignment(consumer->get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw) return;
     KafkaPartitionList parts(raw);
-    rd_kafka_position(consumer.get(), parts.get());
+    rd_kafka_position(consumer->get(), parts.get());
     for (int i = 0; i < parts->cnt; ++i) {
       auto& p = parts->elems[i];
       auto topic = input_of_name(p.topic);
       std::int64_t low = 0, high = 0;
-      if (!topic || rd_kafka_get_watermark_offsets(consumer.get(), p.topic, p.partition, &low, &high) != 0) continue;
+      if (!topic || rd_kafka_get_watermark_offsets(consumer->get(), p.topic, p.partition, &low, &high) != 0) continue;
       if (p.offset >= 0 && high >= 0) metrics.set_lag(*topic, p.partition, static_cast<double>(high - p.offset));
     }
   }
@@ -405,13 +503,13 @@ struct Runner::Impl final : Publisher {
   /// records fetched but not yet consumed mean the consumer is not live.
   void feed_high_watermarks() {
     rd_kafka_topic_partition_list_t* raw = nullptr;
-    if (rd_kafka_assignment(consumer.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw) return;
+    if (rd_kafka_assignment(consumer->get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw) return;
     KafkaPartitionList parts(raw);
     for (int i = 0; i < parts->cnt; ++i) {
       const auto& p = parts->elems[i];
       auto topic = input_of_name(p.topic);
       std::int64_t low = 0, high = -1;
-      if (topic && rd_kafka_get_watermark_offsets(consumer.get(), p.topic, p.partition, &low, &high) == 0 &&
+      if (topic && rd_kafka_get_watermark_offsets(consumer->get(), p.topic, p.partition, &low, &high) == 0 &&
           high >= 0) {
         processor->high_watermark(*topic, p.partition, high);
       }
@@ -421,11 +519,11 @@ struct Runner::Impl final : Publisher {
   void log_status() {
     spdlog::info(
         "in: telemetry={} timing={} | out: features={} predictions={} alerts={} dead-letter={} | sessions={} "
-        "buffered={}",
+        "buffered={} paused={}",
         metrics.records_in_count(InputTopic::Telemetry), metrics.records_in_count(InputTopic::Timing),
         metrics.output_count(OutputTopic::Features), metrics.output_count(OutputTopic::Predictions),
         metrics.output_count(OutputTopic::Alerts), metrics.output_count(OutputTopic::DeadLetter),
-        processor->session_count(), processor->buffered_records());
+        processor->session_count(), processor->buffered_records(), processor->paused_partitions());
   }
 
   void every(asio::steady_timer& timer, std::chrono::milliseconds period, std::function<void()> work) {
@@ -443,20 +541,25 @@ struct Runner::Impl final : Publisher {
     io.stop();
   }
 
-  int exit_code = 0;
-
   int run(const RunOptions& opts) {
     options = &opts;
-    const std::string topics[] = {config.topics.telemetry, config.topics.timing};
-    KafkaPartitionList sub(rd_kafka_topic_partition_list_new(2));
-    for (const auto& t : topics) rd_kafka_topic_partition_list_add(sub.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
-    if (auto err = rd_kafka_subscribe(consumer.get(), sub.get())) {
-      throw ConfigError(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
+    if (opts.crash_marker) {
+      crash_marker = std::make_unique<CrashMarker>(CrashMarker::default_file(config), config.topics,
+                                                   &processor->current_position());
+      processor->set_poisoned(crash_marker->poisoned());
     }
+    end_query = std::make_unique<EndQuery>(consumer->get(), [this](EndQuery::Result ends) {
+      asio::post(io, [this, ends = std::move(ends)] {
+        for (const auto& [topic, partition, high] : ends) {
+          if (auto t = input_of_name(topic.c_str())) processor->high_watermark(*t, partition, high, /*fresh=*/true);
+        }
+      });
+    });
+    consumer->subscribe({config.topics.telemetry, config.topics.timing});
 
     WakePipe consumer_wake(io), producer_wake(io);
-    KafkaQueue consumer_queue(rd_kafka_queue_get_consumer(consumer.get()));
-    KafkaQueue producer_queue(rd_kafka_queue_get_main(producer.get()));
+    KafkaQueue consumer_queue(rd_kafka_queue_get_consumer(consumer->get()));
+    KafkaQueue producer_queue(rd_kafka_queue_get_main(producer->get()));
     static const char kByte = 'x';
     rd_kafka_queue_io_event_enable(consumer_queue.get(), consumer_wake.write_fd(), &kByte, 1);
     rd_kafka_queue_io_event_enable(producer_queue.get(), producer_wake.write_fd(), &kByte, 1);
@@ -474,8 +577,8 @@ struct Runner::Impl final : Publisher {
     asio::steady_timer tick_timer(io), commit_timer(io), lag_timer(io), status_timer(io), stop_timer(io);
     // Idle inputs and sessions are re-checked often: input_idle is 100 ms by default.
     every(tick_timer, 20ms, [this, &opts] {
-      processor->tick();
       feed_high_watermarks();
+      processor->tick();
       if (opts.should_stop && opts.should_stop()) begin_shutdown();
     });
     every(commit_timer, config.commit_interval, [this] { commit(/*sync=*/false); });
@@ -494,24 +597,25 @@ struct Runner::Impl final : Publisher {
     // acknowledged, then commit what is safe.
     rd_kafka_queue_io_event_enable(consumer_queue.get(), -1, nullptr, 0);
     rd_kafka_queue_io_event_enable(producer_queue.get(), -1, nullptr, 0);
+    end_query.reset();
     processor->drain();
-    auto flush_err = rd_kafka_flush(producer.get(), static_cast<int>(config.shutdown_timeout.count()));
-    if (flush_err) {
+    if (producer->flush(config.shutdown_timeout)) {
       spdlog::error("shutdown: {} output(s) not acknowledged within {} ms; their offsets stay uncommitted",
-                    rd_kafka_outq_len(producer.get()), config.shutdown_timeout.count());
-      exit_code = 1;
+                    producer->in_flight(), config.shutdown_timeout.count());
+      if (exit_code == 0) exit_code = 1;
     }
     commit(/*sync=*/true);
     consumer_queue.reset();
     producer_queue.reset();
-    rd_kafka_consumer_close(consumer.get());
+    consumer->close(config.shutdown_timeout);
     log_status();
-    if (delivery_failed) exit_code = 1;
+    if (delivery_failed && exit_code == 0) exit_code = 1;
     return exit_code;
   }
 };
 
-Runner::Runner(const StreamConfig& config, StreamMetrics& metrics) : impl_(std::make_unique<Impl>(config, metrics)) {}
+Runner::Runner(const StreamConfig& config, StreamMetrics& metrics, SessionHandlerFactory& sessions)
+    : impl_(std::make_unique<Impl>(config, metrics, sessions)) {}
 Runner::~Runner() = default;
 int Runner::run(const RunOptions& options) { return impl_->run(options); }
 

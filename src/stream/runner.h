@@ -10,6 +10,7 @@
 #include <optional>
 #include <string_view>
 
+#include "base/session.h"
 #include "stream/config.h"
 #include "stream/metrics.h"
 
@@ -25,13 +26,17 @@ struct RunOptions {
   std::chrono::milliseconds status_interval{std::chrono::seconds(5)};
   /// Stops the loop when it returns true (checked every tick; tests).
   std::function<bool()> should_stop;
+  /// Keep a crash marker (crash_marker.h): on for real clusters, off for the
+  /// embedded broker, whose topics do not outlive the process.
+  bool crash_marker = true;
 };
 
 class Runner {
  public:
   /// Connects and checks topics; throws ConfigError (one line) when the
-  /// configuration is bad or the brokers cannot be reached.
-  Runner(const StreamConfig& config, StreamMetrics& metrics);
+  /// configuration is bad or the brokers cannot be reached. `sessions` makes
+  /// the handler of each session (the race logic, built by the caller).
+  Runner(const StreamConfig& config, StreamMetrics& metrics, SessionHandlerFactory& sessions);
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;

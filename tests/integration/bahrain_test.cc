@@ -12,11 +12,12 @@
 #include "boxcall/schema/boxcall_generated.h"
 #include "features/session_engine.h"
 #include "harness.h"
+#include "replay/source_publisher.h"
+#include "sources/drive.h"
 #include "sources/fastf1_reader.h"
 #include "stream/codec.h"
 #include "stream/kafka.h"
 #include "stream/runner.h"
-#include "stream/source_publisher.h"
 
 namespace boxcall {
 namespace {
@@ -69,14 +70,14 @@ TEST(BahrainThroughKafka, EveryCarEveryLapNothingLostSameValuesAsOffline) {
   std::vector<std::unique_ptr<sources::RecordSource>> srcs;
   srcs.push_back(std::make_unique<sources::FastF1Reader>(sources::FastF1Paths::from_export_dir(kRace)));
   const std::string session = srcs.front()->session_id();
-  auto published = stream::publish_sources(std::move(srcs), itest::broker(), topics, {});
+  auto published = replay::publish_sources(std::move(srcs), itest::broker(), topics, {});
   ASSERT_EQ(published.failed, 0U);
   ASSERT_GT(published.telemetry, 700000U);
   const double total = static_cast<double>(published.telemetry + published.timing);
 
   auto config = itest::test_config(topics);
   stream::StreamMetrics metrics;
-  stream::Runner runner(config, metrics);
+  itest::Job runner(config, metrics);
   stream::RunOptions options;
   options.status_interval = std::chrono::milliseconds(0);
   options.duration = std::chrono::minutes(8);  // a guard, not a synchronisation
@@ -127,17 +128,9 @@ TEST(BahrainThroughKafka, EveryCarEveryLapNothingLostSameValuesAsOffline) {
 
   // The live path computes exactly what the offline twin computes (same code, same order).
   sources::FastF1Reader offline(sources::FastF1Paths::from_export_dir(kRace));
-  features::SessionEngine engine(config.processor.features);
+  features::FeatureHandler engine(config.features);
   CollectingSink sink;
-  while (auto input = offline.next()) {
-    if (validate(*input)) continue;  // dead-lettered by the live path
-    if (auto* s = std::get_if<TelemetrySample>(&*input)) {
-      (void)engine.on_sample(*s, false, sink);
-    } else {
-      engine.on_timing(std::get<TimingEvent>(*input), sink);
-    }
-    engine.on_watermark(event_time(*input), sink);
-  }
+  (void)sources::drive(offline, engine, sink);
   ASSERT_EQ(sink.laps.size(), live.size());
   int mismatches = 0;
   for (const auto& lap : sink.laps) {
@@ -165,7 +158,7 @@ TEST(BahrainThroughKafka, EveryCarEveryLapNothingLostSameValuesAsOffline) {
 
   // The finished session released its pins: the group committed the end of both inputs.
   for (const auto* topic : {&topics.telemetry, &topics.timing}) {
-    auto committed = committed_offsets(config.group_id, *topic, 2);
+    auto committed = committed_offsets(config.stream.group_id, *topic, 2);
     std::int64_t sum = 0;
     for (const auto& [p, off] : committed) sum += std::max<std::int64_t>(off, 0);
     EXPECT_EQ(sum, static_cast<std::int64_t>(topic == &topics.telemetry ? published.telemetry : published.timing))

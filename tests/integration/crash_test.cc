@@ -13,9 +13,9 @@
 
 #include "boxcall/schema/boxcall_generated.h"
 #include "harness.h"
+#include "replay/source_publisher.h"
 #include "sources/synth.h"
 #include "stream/runner.h"
-#include "stream/source_publisher.h"
 
 namespace boxcall {
 namespace {
@@ -61,7 +61,7 @@ TEST(CrashRecoveryThroughKafka, AKilledInstanceLosesNothing) {
   auto publish = [&](std::size_t from, std::size_t to) {
     std::vector<std::unique_ptr<sources::RecordSource>> s;
     s.push_back(std::make_unique<Slice>(race, from, to));
-    auto stats = stream::publish_sources(std::move(s), itest::broker(), topics, {});
+    auto stats = replay::publish_sources(std::move(s), itest::broker(), topics, {});
     ASSERT_EQ(stats.failed, 0U);
   };
   publish(0, half);
@@ -69,7 +69,8 @@ TEST(CrashRecoveryThroughKafka, AKilledInstanceLosesNothing) {
   // Instance A: the real binary, killed without warning once it has emitted laps.
   const auto config = itest::test_config(topics);
   const std::string toml = "/tmp/boxcall-crash-" + topics.telemetry + ".toml";
-  std::ofstream(toml) << "[kafka]\nbrokers = \"" << config.brokers << "\"\ngroup_id = \"" << config.group_id
+  std::ofstream(toml) << "[kafka]\nbrokers = \"" << config.stream.brokers << "\"\ngroup_id = \""
+                      << config.stream.group_id
                       << "\"\n[kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n[topics]\ntelemetry = \""
                       << topics.telemetry << "\"\ntiming = \"" << topics.timing << "\"\nfeatures = \""
                       << topics.features << "\"\npredictions = \"" << topics.predictions << "\"\nalerts = \""
@@ -92,7 +93,7 @@ TEST(CrashRecoveryThroughKafka, AKilledInstanceLosesNothing) {
   // The rest of the race arrives; instance B takes over the group.
   publish(half, total);
   stream::StreamMetrics metrics;
-  stream::Runner b(config, metrics);
+  itest::Job b(config, metrics);
   std::atomic<bool> done{false};
   stream::RunOptions options;
   options.status_interval = std::chrono::milliseconds(0);

@@ -49,7 +49,7 @@ TEST(DeadLetterThroughKafka, EveryBadRecordArrivesWithItsReasonAndSource) {
 
   auto config = itest::test_config(topics);
   stream::StreamMetrics metrics;
-  stream::Runner runner(config, metrics);
+  itest::Job runner(config, metrics);
   std::atomic<bool> done{false};
   stream::RunOptions options;
   options.status_interval = std::chrono::milliseconds(0);

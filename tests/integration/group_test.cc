@@ -7,9 +7,9 @@
 
 #include "boxcall/schema/boxcall_generated.h"
 #include "harness.h"
+#include "replay/source_publisher.h"
 #include "sources/synth.h"
 #include "stream/runner.h"
-#include "stream/source_publisher.h"
 
 namespace boxcall {
 namespace {
@@ -30,7 +30,7 @@ TEST(ConsumerGroupThroughKafka, TwoInstancesShareTheSessionsAndEveryLapComesOut)
   }
   const auto config = itest::test_config(topics);
   stream::StreamMetrics metrics_a, metrics_b;
-  stream::Runner a(config, metrics_a), b(config, metrics_b);
+  itest::Job a(config, metrics_a), b(config, metrics_b);
   std::atomic<bool> done{false};
   stream::RunOptions options;
   options.status_interval = std::chrono::milliseconds(0);
@@ -48,9 +48,9 @@ TEST(ConsumerGroupThroughKafka, TwoInstancesShareTheSessionsAndEveryLapComesOut)
       << "the group did not settle on two members";
   // Published while both instances are live, as a replay at 50x real time would be (see
   // docs/operations.md on producers that batch the two topics far apart).
-  stream::PublishOptions pace;
+  replay::PublishOptions pace;
   pace.speed = 50;
-  auto published = stream::publish_sources(std::move(races), itest::broker(), topics, pace);
+  auto published = replay::publish_sources(std::move(races), itest::broker(), topics, pace);
   ASSERT_EQ(published.failed, 0U);
   const double total = static_cast<double>(published.telemetry + published.timing);
   auto consumed = [&] {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -47,13 +48,15 @@ stream::TopicNames fresh_topics(const std::string& test_name, int partitions) {
   return t;
 }
 
-stream::StreamConfig test_config(const stream::TopicNames& topics) {
-  stream::StreamConfig c;
-  c.brokers = broker();
-  c.group_id = "boxcall-" + topics.telemetry;
-  c.topics = topics;
-  c.metrics_address.clear();
-  c.kafka_consumer["session.timeout.ms"] = "6000";
+app::Config test_config(const stream::TopicNames& topics) {
+  app::Config c;
+  c.stream.brokers = broker();
+  c.stream.group_id = "boxcall-" + topics.telemetry;
+  c.stream.topics = topics;
+  c.stream.metrics_address.clear();
+  c.stream.kafka_consumer["session.timeout.ms"] = "6000";
+  c.stream.state_dir = (std::filesystem::temp_directory_path() / "boxcall-itest-state").string();
+  c.models.enabled = false;
   return c;
 }
 

@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "app/config.h"
+#include "app/models.h"
 #include "stream/config.h"
 #include "stream/metrics.h"
+#include "stream/runner.h"
 
 namespace boxcall::itest {
 
@@ -23,8 +26,25 @@ std::string broker();
 /// Fresh, uniquely named topics, created with `partitions` partitions each.
 stream::TopicNames fresh_topics(const std::string& test_name, int partitions = 2);
 
-/// A config pointing at the test broker with a fresh group id.
-stream::StreamConfig test_config(const stream::TopicNames& topics);
+/// A config pointing at the test broker with a fresh group id; no models
+/// unless the test names a directory (config.models).
+app::Config test_config(const stream::TopicNames& topics);
+
+/// A live job as `boxcall run` composes it: the models, one pipeline per
+/// session, the runner.
+class Job {
+ public:
+  Job(const app::Config& config, stream::StreamMetrics& metrics)
+      : models_(std::make_shared<app::ModelSetup>(config.models)),
+        factory_(config.features, config.strategy, models_),
+        runner_(config.stream, metrics, factory_) {}
+  int run(const stream::RunOptions& options) { return runner_.run(options); }
+
+ private:
+  std::shared_ptr<app::ModelSetup> models_;
+  app::LivePipelineFactory factory_;
+  stream::Runner runner_;
+};
 
 struct Record {
   std::string key;

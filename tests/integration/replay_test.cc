@@ -7,11 +7,11 @@
 #include <filesystem>
 
 #include "harness.h"
+#include "replay/recording.h"
+#include "replay/source_publisher.h"
 #include "sources/fastf1_reader.h"
 #include "sources/livetiming.h"
 #include "stream/kafka.h"
-#include "stream/recording.h"
-#include "stream/source_publisher.h"
 
 namespace boxcall {
 namespace {
@@ -33,9 +33,9 @@ fs::path temp_file(const std::string& name) {
 using Frame = std::tuple<std::optional<std::string>, std::optional<std::string>,
                          std::vector<std::pair<std::string, std::optional<std::string>>>>;
 std::vector<std::vector<Frame>> frames_by_topic(const fs::path& file, std::vector<std::string>* names = nullptr) {
-  stream::RecordingReader reader(file);
+  replay::RecordingReader reader(file);
   std::vector<std::vector<Frame>> out;
-  stream::RecordedRecord r;
+  replay::RecordedRecord r;
   while (reader.next(r)) {
     if (out.size() < reader.topics().size()) out.resize(reader.topics().size());
     out[r.topic_id].emplace_back(r.key, r.value, r.headers);
@@ -45,13 +45,13 @@ std::vector<std::vector<Frame>> frames_by_topic(const fs::path& file, std::vecto
   return out;
 }
 
-stream::RecordTopicsStats record_all(const std::string& brokers, const std::vector<std::string>& topics,
+replay::RecordTopicsStats record_all(const std::string& brokers, const std::vector<std::string>& topics,
                                      const fs::path& file) {
-  stream::RecordingWriter writer(file, {true, 1});
-  stream::RecordTopicsOptions o;
+  replay::RecordingWriter writer(file, {true, 1});
+  replay::RecordTopicsOptions o;
   o.from_beginning = true;
   o.until_end = true;
-  auto stats = stream::record_topics(brokers, topics, writer, o);
+  auto stats = replay::record_topics(brokers, topics, writer, o);
   writer.close();
   return stats;
 }
@@ -59,7 +59,7 @@ stream::RecordTopicsStats record_all(const std::string& brokers, const std::vect
 TEST(Replay, BahrainAtMaxSpeedThenRecordReplayRecordIsByteIdentical) {
   const auto t1 = itest::fresh_topics("replay-rt1", 2);
   const auto t2 = itest::fresh_topics("replay-rt2", 2);
-  const auto published = stream::publish_sources(bahrain(), itest::broker(), t1, {});
+  const auto published = replay::publish_sources(bahrain(), itest::broker(), t1, {});
   ASSERT_EQ(published.failed, 0U);
   ASSERT_EQ(published.telemetry, 721300U);
   std::printf("replay at max speed (real broker): %llu records in %.2f s = %.0f rec/s\n",
@@ -70,10 +70,10 @@ TEST(Replay, BahrainAtMaxSpeedThenRecordReplayRecordIsByteIdentical) {
   EXPECT_EQ(rec1.records[t1.telemetry], published.telemetry);
   EXPECT_EQ(rec1.records[t1.timing], published.timing);
 
-  stream::RecordingReader reader(r1);
-  stream::PublishOptions po;
+  replay::RecordingReader reader(r1);
+  replay::PublishOptions po;
   po.topic_map = {{t1.telemetry, t2.telemetry}, {t1.timing, t2.timing}};
-  const auto replayed = stream::publish_recording(reader, itest::broker(), t2, po);
+  const auto replayed = replay::publish_recording(reader, itest::broker(), t2, po);
   ASSERT_EQ(replayed.failed, 0U);
   EXPECT_EQ(replayed.records(), published.records());
   EXPECT_EQ(replayed.telemetry, published.telemetry);
@@ -98,11 +98,11 @@ TEST(Replay, BahrainAtMaxSpeedThenRecordReplayRecordIsByteIdentical) {
 
 TEST(Replay, PacedAtTenTimesRealTime) {
   const auto topics = itest::fresh_topics("replay-10x", 2);
-  stream::PublishOptions po;
+  replay::PublishOptions po;
   po.speed = 10;
   po.from_ns = 3600 * kNsPerSecond;  // a minute of racing, one hour into the session
   po.to_ns = 3660 * kNsPerSecond;
-  const auto stats = stream::publish_sources(bahrain(), itest::broker(), topics, po);
+  const auto stats = replay::publish_sources(bahrain(), itest::broker(), topics, po);
   ASSERT_EQ(stats.failed, 0U);
   ASSERT_GT(stats.telemetry, 3000U);
   const double span = ns_to_s(stats.event_span_ns);
@@ -120,8 +120,8 @@ TEST(Replay, RecordingPacedByItsTimestamps) {
   // A recording whose timestamps span 2 s of event time, replayed at 1x and 4x.
   const fs::path file = temp_file("replay-paced");
   {
-    stream::RecordingWriter w(file);
-    stream::RecordedRecord r;
+    replay::RecordingWriter w(file);
+    replay::RecordedRecord r;
     r.topic_id = w.topic_id("src");
     for (int i = 0; i <= 20; ++i) {
       r.timestamp_ms = 1'700'000'000'000 + i * 100;
@@ -132,11 +132,11 @@ TEST(Replay, RecordingPacedByItsTimestamps) {
   }
   const auto topics = itest::fresh_topics("replay-rec-paced", 1);
   for (double speed : {1.0, 4.0}) {
-    stream::RecordingReader reader(file);
-    stream::PublishOptions po;
+    replay::RecordingReader reader(file);
+    replay::PublishOptions po;
     po.speed = speed;
     po.topic_map = {{"src", topics.telemetry}};
-    const auto stats = stream::publish_recording(reader, itest::broker(), topics, po);
+    const auto stats = replay::publish_recording(reader, itest::broker(), topics, po);
     EXPECT_EQ(stats.records(), 21U);
     // Never ahead of the recorded pace; behind by no more than the flush of a fresh topic.
     EXPECT_GE(stats.seconds, 2.0 / speed - 0.05) << speed;
@@ -151,19 +151,19 @@ TEST(Replay, EmbeddedBrokerRoundTrip) {
   t2.telemetry = "telemetry2";
   t2.timing = "timing2";
   for (const auto* t : {&t1.telemetry, &t1.timing, &t2.telemetry, &t2.timing}) embedded.create_topic(*t, 2);
-  stream::PublishOptions po;
+  replay::PublishOptions po;
   po.limit = 20000;
-  const auto published = stream::publish_sources(bahrain(), embedded.bootstrap(), t1, po);
+  const auto published = replay::publish_sources(bahrain(), embedded.bootstrap(), t1, po);
   ASSERT_EQ(published.failed, 0U);
   ASSERT_EQ(published.records(), 20000U);
   const fs::path r1 = temp_file("replay-e1"), r2 = temp_file("replay-e2");
   auto rec1 = record_all(embedded.bootstrap(), {t1.telemetry, t1.timing}, r1);
   EXPECT_EQ(rec1.records[t1.telemetry] + rec1.records[t1.timing], 20000U);
-  stream::RecordingReader reader(r1);
-  stream::PublishOptions rp;
+  replay::RecordingReader reader(r1);
+  replay::PublishOptions rp;
   rp.speed = 0;
   rp.topic_map = {{t1.telemetry, t2.telemetry}, {t1.timing, t2.timing}};
-  ASSERT_EQ(stream::publish_recording(reader, embedded.bootstrap(), t2, rp).failed, 0U);
+  ASSERT_EQ(replay::publish_recording(reader, embedded.bootstrap(), t2, rp).failed, 0U);
   record_all(embedded.bootstrap(), {t2.telemetry, t2.timing}, r2);
   EXPECT_EQ(frames_by_topic(r1), frames_by_topic(r2));
   fs::remove(r1);
@@ -174,16 +174,16 @@ TEST(Replay, LiveTimingRejectsGoToTheDeadLetterTopicWithReasonAndSource) {
   const auto topics = itest::fresh_topics("replay-lt", 1);
   auto src = std::make_unique<sources::LiveTimingSource>(fs::path(BOXCALL_SHARED_DATA) /
                                                          "livetiming/fastf1_reference_data/livedata/with_errors.txt");
-  std::vector<stream::DeadLetter> dead;
+  std::vector<replay::DeadLetter> dead;
   const std::string key = src->session_id();
   src->on_reject([&](const sources::RejectedLine& r) {
     dead.push_back({key, r.text, {{"boxcall.reason", std::string(to_string(r.reason))}, {"boxcall.source", r.source}}});
   });
   std::vector<std::unique_ptr<sources::RecordSource>> v;
   v.push_back(std::move(src));
-  stream::PublishOptions po;
+  replay::PublishOptions po;
   po.dead_letters = &dead;
-  const auto stats = stream::publish_sources(std::move(v), itest::broker(), topics, po);
+  const auto stats = replay::publish_sources(std::move(v), itest::broker(), topics, po);
   ASSERT_EQ(stats.failed, 0U);
   EXPECT_GT(stats.timing, 0U);
   const auto dl = itest::read_topic(topics.dead_letter);

@@ -10,13 +10,15 @@
 #include "boxcall/schema/boxcall_generated.h"
 #include "features/session_engine.h"
 #include "harness.h"
+#include "infer/pipeline.h"
 #include "infer/priors.h"
 #include "infer/rules_predictor.h"
 #include "infer/strategy.h"
 #include "infer/xgb_predictor.h"
+#include "replay/source_publisher.h"
+#include "sources/drive.h"
 #include "sources/fastf1_reader.h"
 #include "stream/runner.h"
-#include "stream/source_publisher.h"
 
 namespace boxcall {
 namespace {
@@ -67,27 +69,15 @@ struct Collect final : OutputSink {
   }
 };
 
-/// The offline twin's loop (as `boxcall backtest`): same engine, same strategy, same order.
+/// The offline twin (as `boxcall backtest`): the offline driver, the same pipeline.
 Collect run_offline(const sources::FastF1Paths& paths, std::shared_ptr<const infer::Predictor> predictor,
                     std::shared_ptr<const infer::StrategyPriors> priors, features::FeatureConfig fc) {
   sources::FastF1Reader reader(paths);
   fc.scheduled_laps = reader.scheduled_laps();
-  features::SessionEngine engine(fc);
-  infer::SessionStrategy strategy(
-      reader.session_id(), infer::StrategyConfig{}, [predictor] { return predictor; }, std::move(priors));
+  infer::SessionPipeline pipeline(
+      reader.session_id(), fc, infer::StrategyConfig{}, [predictor] { return predictor; }, std::move(priors));
   Collect out;
-  infer::StrategyTee tee(out, strategy);
-  while (auto input = reader.next()) {
-    if (auto* s = std::get_if<TelemetrySample>(&*input)) {
-      if (engine.on_sample(*s, false, tee) == features::Placement::Accepted) strategy.on_sample(*s, out);
-    } else {
-      const auto& e = std::get<TimingEvent>(*input);
-      strategy.on_timing(e, out);
-      engine.on_timing(e, tee);
-    }
-    engine.on_watermark(event_time(*input), tee);
-    strategy.on_watermark(event_time(*input), out);
-  }
+  (void)sources::drive(reader, pipeline, out);
   return out;
 }
 
@@ -95,14 +85,14 @@ TEST(StrategyThroughKafka, BahrainPredictionsOpenWindowsBeforeTheRealFirstStopsA
   const auto topics = itest::fresh_topics("strategy", 2);
   std::vector<std::unique_ptr<sources::RecordSource>> srcs;
   srcs.push_back(std::make_unique<sources::FastF1Reader>(sources::FastF1Paths::from_export_dir(kRace)));
-  auto published = stream::publish_sources(std::move(srcs), itest::broker(), topics, {});
+  auto published = replay::publish_sources(std::move(srcs), itest::broker(), topics, {});
   ASSERT_EQ(published.failed, 0U);
   const double total = static_cast<double>(published.telemetry + published.timing);
 
   auto config = itest::test_config(topics);
-  config.processor.models.dir = kModels;  // the committed models, through ModelStore
+  config.models = {.dir = kModels};  // the committed models, through ModelStore
   stream::StreamMetrics metrics;
-  stream::Runner runner(config, metrics);
+  itest::Job runner(config, metrics);
   stream::RunOptions options;
   options.status_interval = std::chrono::milliseconds(0);
   options.duration = std::chrono::minutes(8);  // a guard, not a synchronisation
@@ -188,7 +178,7 @@ TEST(StrategyThroughKafka, BahrainPredictionsOpenWindowsBeforeTheRealFirstStopsA
   auto priors = infer::load_priors(kModels + "/" + infer::kPriorsFile);  // as the processor loads them
   ASSERT_TRUE(priors.ok()) << priors.error().detail;
   auto offline = run_offline(sources::FastF1Paths::from_export_dir(kRace), store.value()->current(),
-                             std::make_shared<infer::StrategyPriors>(priors.value()), config.processor.features);
+                             std::make_shared<infer::StrategyPriors>(priors.value()), config.features);
   ASSERT_EQ(offline.predictions.size(), live.size());
   int mismatches = 0;
   for (const auto& p : offline.predictions) {

@@ -2,420 +2,408 @@
 
 #include <gtest/gtest.h>
 
+#include "../infer/fake_predictor.h"
 #include "boxcall/schema/boxcall_generated.h"
+#include "infer/pipeline.h"
+#include "support/records.h"
+#include "support/stream_harness.h"
 
 namespace boxcall::stream {
 namespace {
-
-constexpr TimeNs kT0 = 1'700'000'000LL * kNsPerSecond;  // 2023-11-14
-const std::string kSession = "test-session";
-
-/// Collects what the processor publishes; "acknowledges" by dropping pins.
-class MemoryPublisher final : public Publisher {
- public:
-  struct Out {
-    OutputTopic topic;
-    std::string key;
-    std::vector<std::uint8_t> value;
-    std::shared_ptr<Pin> pin;
-    std::string reason;
-    std::int64_t source_offset = -1;
-  };
-  void publish(OutputTopic topic, std::string_view key, std::span<const std::uint8_t> value, std::shared_ptr<Pin> pin,
-               std::int64_t) override {
-    outs.push_back({topic, std::string(key), {value.begin(), value.end()}, std::move(pin), "", -1});
-  }
-  void dead_letter(const RecordRef& rec, const Error& error, std::shared_ptr<Pin> pin) override {
-    const auto* b = reinterpret_cast<const std::uint8_t*>(rec.value.data());
-    outs.push_back({OutputTopic::DeadLetter,
-                    std::string(reinterpret_cast<const char*>(rec.key.data()), rec.key.size()),
-                    {b, b + rec.value.size()},
-                    std::move(pin),
-                    std::string(to_string(error.reason)),
-                    rec.offset});
-  }
-  void ack_all() {
-    for (auto& o : outs) o.pin.reset();
-  }
-  [[nodiscard]] std::vector<const Out*> of(OutputTopic t) const {
-    std::vector<const Out*> r;
-    for (const auto& o : outs) {
-      if (o.topic == t) r.push_back(&o);
-    }
-    return r;
-  }
-  std::vector<Out> outs;
-};
+using test::kSecond;
+using test::lap_completed;
+using test::sample;
+using test::session_status;
+using test::timing;
+using Strings = std::vector<std::string>;
 
 class ProcessorTest : public ::testing::Test {
  protected:
-  ProcessorTest() {
-    config_.features.snapshot_period = std::chrono::nanoseconds(0);
-    config_.input_idle = std::chrono::milliseconds(0);  // EOF alone makes an input idle; see InputIdle* tests
-    processor_ = std::make_unique<Processor>(config_, publisher_, metrics_, clock_);
-    processor_->assign(InputTopic::Telemetry, 0);
-    processor_->assign(InputTopic::Timing, 0);
-  }
-
-  static TelemetrySample sample(std::uint16_t car, TimeNs t, float speed = 200) {
-    TelemetrySample s;
-    s.car = car;
-    s.driver = DriverCode(car == 1 ? "VER" : "HAM");
-    s.event_time_ns = kT0 + t;
-    s.session_time_ns = t;
-    s.speed_kph = speed;
-    s.rpm = 10000;
-    s.gear = 6;
-    s.throttle = 80;
-    return s;
-  }
-  static TimingEvent timing(std::uint16_t car, TimeNs t, TimingBody body) {
-    TimingEvent e;
-    e.car = car;
-    e.driver = DriverCode(car == 1 ? "VER" : car == 0 ? "" : "HAM");
-    e.event_time_ns = kT0 + t;
-    e.session_time_ns = t;
-    e.body = std::move(body);
-    return e;
-  }
-
-  void feed(InputTopic topic, std::span<const std::uint8_t> value, std::string_view key = kSession) {
-    std::vector<std::uint8_t> copy(value.begin(), value.end());
-    RecordRef r{topic,
-                0,
-                next_offset_[static_cast<std::size_t>(topic)]++,
-                as_bytes(key),
-                as_bytes(std::span<const std::uint8_t>(copy)),
-                -1};
-    processor_->process(r);
-    // A live consumer reads each record's partition to its end right after it.
-    if (live_) processor_->partition_eof(topic, 0);
-  }
-  void feed(const Input& in, std::string_view key = kSession) {
-    auto topic = std::holds_alternative<TelemetrySample>(in) ? InputTopic::Telemetry : InputTopic::Timing;
-    feed(topic, codec_.encode(kSession, in), key);
-  }
-  void feed_raw(InputTopic topic, std::string_view text, std::string_view key = kSession) {
-    feed(topic, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), key);
-  }
-  /// Both partitions read to the end, and from now on after every record: the consumer is live.
-  void eof_all() {
-    live_ = true;
-    processor_->partition_eof(InputTopic::Telemetry, 0);
-    processor_->partition_eof(InputTopic::Timing, 0);
-  }
-  std::vector<std::string> dead_letter_reasons() const {
-    std::vector<std::string> r;
-    for (const auto* o : publisher_.of(OutputTopic::DeadLetter)) r.push_back(o->reason);
-    return r;
-  }
-  std::vector<LapFeatures> lap_features() {
-    std::vector<LapFeatures> laps;
-    for (const auto* o : publisher_.of(OutputTopic::Features)) {
-      const auto* env = wire::GetEnvelope(o->value.data());
-      if (const auto* f = env->payload_as_LapFeatures()) {
-        LapFeatures l;
-        l.car = f->car_number();
-        l.lap = f->lap();
-        l.samples = f->samples();
-        laps.push_back(l);
-      }
-    }
-    return laps;
-  }
-
-  ProcessorConfig config_;
-  MemoryPublisher publisher_;
-  StreamMetrics metrics_;
-  ManualClock clock_;
-  Codec codec_;
-  std::unique_ptr<Processor> processor_;
-  std::array<std::int64_t, 2> next_offset_{0, 0};
-  bool live_ = false;
+  void rebuild(ProcessorConfig c) { h_ = std::make_unique<test::ProcessorHarness>(std::move(c)); }
+  test::ProcessorHarness& h() { return *h_; }
+  std::unique_ptr<test::ProcessorHarness> h_ = std::make_unique<test::ProcessorHarness>();
 };
 
 TEST_F(ProcessorTest, EveryBadRecordLandsInTheDeadLetterTopicWithItsReason) {
-  eof_all();
-  feed_raw(InputTopic::Telemetry, "not a record at all");
-  feed_raw(InputTopic::Telemetry, "{\"payload_type\": \"CarSample\", \"payload\": {\"session\": ");
-  auto too_fast = sample(1, 1 * kNsPerSecond, 512);
-  feed(too_fast);
-  feed(Input(timing(1, 2 * kNsPerSecond, PitIn{})), kSession);                                         // fine
-  feed(InputTopic::Telemetry, codec_.encode(kSession, Input(timing(1, 3 * kNsPerSecond, PitOut{}))));  // wrong topic
-  feed(Input(sample(1, 4 * kNsPerSecond)), "");                                                        // no key
-  feed(Input(sample(1, 5 * kNsPerSecond)), "another-session");                                         // key mismatch
+  h().eof_all();
+  h().feed_text(InputTopic::Telemetry, "not a record at all");
+  h().feed_text(InputTopic::Telemetry, "{\"payload_type\": \"CarSample\", \"payload\": {\"session\": ");
+  h().feed(Input(sample(1, 1 * kSecond, 512)));
+  h().feed(Input(timing(1, 2 * kSecond, PitIn{})));  // fine
+  h().feed_bytes(InputTopic::Telemetry,
+                 h().codec.encode(test::ProcessorHarness::kSession, Input(timing(1, 3 * kSecond, PitOut{}))));
+  h().feed(Input(sample(1, 4 * kSecond)), "");                 // no key
+  h().feed(Input(sample(1, 5 * kSecond)), "another-session");  // key mismatch
   LapFeatures not_input;
-  feed(InputTopic::Telemetry, codec_.encode(kSession, Output(not_input)));
+  h().feed_bytes(InputTopic::Telemetry, h().codec.encode(test::ProcessorHarness::kSession, Output(not_input)));
 
-  EXPECT_EQ(dead_letter_reasons(),
-            (std::vector<std::string>{"malformed_flatbuffer", "malformed_json", "out_of_range", "wrong_topic",
-                                      "missing_key", "key_mismatch", "unknown_message_type"}));
+  EXPECT_EQ(h().dead_letter_reasons(), (Strings{"malformed_flatbuffer", "malformed_json", "out_of_range", "wrong_topic",
+                                                "missing_key", "key_mismatch", "unknown_message_type"}));
   // Dead letters carry the input untouched.
-  auto dl = publisher_.of(OutputTopic::DeadLetter);
+  auto dl = h().publisher.of(OutputTopic::DeadLetter);
   EXPECT_EQ(std::string(dl[0]->value.begin(), dl[0]->value.end()), "not a record at all");
   EXPECT_EQ(dl[0]->source_offset, 0);
-  EXPECT_EQ(metrics_.dead_letter_count(Reason::OutOfRange), 1);
+  EXPECT_EQ(h().metrics.dead_letter_count(Reason::OutOfRange), 1);
+}
+
+// Issue 8, defect 1: a union whose type is set but whose value is absent was
+// dereferenced (SIGSEGV, then a crash loop on restart).
+TEST_F(ProcessorTest, AnEnvelopeWhoseUnionHasNoValueIsADeadLetterNotACrash) {
+  h().eof_all();
+  h().feed_text(InputTopic::Telemetry, R"({"schema_version": 1, "payload_type": "CarSample"})");
+  for (const char* body : {"LapCompleted", "Weather", "TrackStatusChange", "RaceControlMessage", "SessionInfo"}) {
+    h().feed_text(InputTopic::Timing,
+                  std::string(R"({"schema_version": 1, "payload_type": "TimingEvent", "payload": {"session": ")") +
+                      test::ProcessorHarness::kSession +
+                      R"(", "car_number": 1, "event_time_ns": 1700000000000000000, "body_type": ")" + body + "\"}}");
+  }
+  h().feed_text(InputTopic::Timing, R"({"schema_version": 1, "payload_type": "TimingEvent"})");
+  EXPECT_EQ(h().dead_letter_reasons(), Strings(7, "missing_field"));
+  EXPECT_NE(h().publisher.of(OutputTopic::DeadLetter)[0]->detail.find("CarSample"), std::string::npos);
+}
+
+TEST_F(ProcessorTest, AValidJsonRecordFollowedByANulByteAndGarbageIsRejected) {
+  h().eof_all();
+  const std::string good = R"({"schema_version": 1, "payload_type": "TimingEvent", "payload": {"session": ")" +
+                           test::ProcessorHarness::kSession +
+                           R"(", "car_number": 1, "event_time_ns": 1700000001000000000, "body_type": "PitIn",
+                           "body": {}}})";
+  h().feed_text(InputTopic::Timing, good + std::string(1, '\0') + "garbage");
+  h().feed_text(InputTopic::Timing, good);
+  EXPECT_EQ(h().dead_letter_reasons(), Strings{"malformed_json"});
+  EXPECT_EQ(h().metrics.applied_count(), 1);
 }
 
 TEST_F(ProcessorTest, DuplicatesAreDroppedAndCounted) {
-  eof_all();
-  feed(Input(sample(1, 1 * kNsPerSecond)));
-  feed(Input(sample(1, 1 * kNsPerSecond)));   // same car, same event time
-  feed(Input(sample(44, 1 * kNsPerSecond)));  // another car at the same time is not a duplicate
-  EXPECT_EQ(metrics_.duplicate_count(), 1);
-  EXPECT_TRUE(dead_letter_reasons().empty());
+  h().eof_all();
+  h().feed(Input(sample(1, 1 * kSecond)));
+  h().feed(Input(sample(1, 1 * kSecond)));   // same car, same event time
+  h().feed(Input(sample(44, 1 * kSecond)));  // another car at the same time is not a duplicate
+  EXPECT_EQ(h().metrics.duplicate_count(), 1);
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
 }
 
 TEST_F(ProcessorTest, LateRecordsBeyondTheAllowedLatenessAreDeadLettered) {
-  eof_all();
-  feed(Input(sample(1, 100 * kNsPerSecond)));
-  feed(Input(sample(1, 99 * kNsPerSecond)));  // 1 s behind its own car: within the 5 s allowed lateness
-  feed(Input(sample(1, 90 * kNsPerSecond)));  // 10 s behind: late
-  EXPECT_EQ(metrics_.late_accepted_count(), 1);
-  EXPECT_EQ(dead_letter_reasons(), (std::vector<std::string>{"late"}));
+  h().eof_all();
+  h().feed(Input(sample(1, 100 * kSecond)));
+  h().feed(Input(sample(1, 99 * kSecond)));  // 1 s behind its own car: within the 5 s allowed lateness
+  h().feed(Input(sample(1, 90 * kSecond)));  // 10 s behind: late
+  EXPECT_EQ(h().metrics.late_accepted_count(), 1);
+  EXPECT_EQ(h().dead_letter_reasons(), Strings{"late"});
   // A car whose feed lags the session is still in order for its own state.
-  feed(Input(sample(44, 90 * kNsPerSecond)));
-  EXPECT_EQ(dead_letter_reasons().size(), 1U);
-  EXPECT_EQ(metrics_.applied_count(), 3);
+  h().feed(Input(sample(44, 90 * kSecond)));
+  EXPECT_EQ(h().dead_letter_reasons().size(), 1U);
+  EXPECT_EQ(h().metrics.applied_count(), 3);
 }
 
 TEST_F(ProcessorTest, TimeGoingBackwardsForACarIsDeadLettered) {
-  eof_all();
-  auto a = sample(1, 10 * kNsPerSecond);
-  auto b = sample(1, 11 * kNsPerSecond);
-  b.session_time_ns = a.session_time_ns - kNsPerSecond;  // clocks disagree
-  feed(Input(a));
-  feed(Input(b));
-  EXPECT_EQ(dead_letter_reasons(), (std::vector<std::string>{"time_went_backwards"}));
+  h().eof_all();
+  auto a = sample(1, 10 * kSecond);
+  auto b = sample(1, 11 * kSecond);
+  b.session_time_ns = a.session_time_ns - kSecond;  // clocks disagree
+  h().feed(Input(a));
+  h().feed(Input(b));
+  EXPECT_EQ(h().dead_letter_reasons(), Strings{"time_went_backwards"});
+}
+
+// Issue 8, defect 2: one sample in 2099 made 8,786 of the following 8,803
+// records of its session late dead letters.
+TEST_F(ProcessorTest, OneTimestampFarInTheFutureChangesNothing) {
+  h().eof_all();
+  for (int i = 0; i < 10; ++i) h().feed(Input(sample(1, i * kSecond)));
+  auto wild = sample(1, 10 * kSecond);
+  wild.event_time_ns = 4'070'908'800LL * kSecond;  // 2099-01-01
+  h().feed(Input(wild));
+  auto near_future = sample(44, 10 * kSecond);
+  near_future.event_time_ns = test::kT0 + 3 * 3600 * kSecond;  // 3 h ahead of the session (and in the past)
+  h().feed(Input(near_future));
+  for (int i = 10; i < 100; ++i) h().feed(Input(sample(1, i * kSecond + 1)));
+  EXPECT_EQ(h().dead_letter_reasons(), (Strings{"event_time_out_of_range", "event_time_out_of_range"}));
+  EXPECT_EQ(h().metrics.applied_count(), 100);
+  EXPECT_EQ(h().metrics.late_accepted_count(), 0);
+  const auto& dl = h().publisher.of(OutputTopic::DeadLetter);
+  EXPECT_NE(dl[0]->detail.find("ahead of this machine's clock"), std::string::npos) << dl[0]->detail;
+  EXPECT_NE(dl[1]->detail.find("did not follow it"), std::string::npos) << dl[1]->detail;
+}
+
+TEST_F(ProcessorTest, AJumpAheadConfirmedByTheNextRecordMovesTheSessionOn) {
+  // A real gap (a long red flag with the feed off): both inputs jump 2 h.
+  h().eof_all();
+  for (int i = 0; i < 5; ++i) h().feed(Input(sample(1, i * kSecond)));
+  const TimeNs gap = 2 * 3600 * kSecond;
+  for (int i = 0; i < 5; ++i) h().feed(Input(sample(1, gap + i * kSecond)));
+  h().feed(Input(session_status(gap + 10 * kSecond, "Finished")));
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
+  EXPECT_EQ(h().metrics.applied_count(), 11);
+}
+
+TEST_F(ProcessorTest, AnUnconfirmedJumpAtTheEndOfASessionIsDeadLetteredWhenItGoesIdle) {
+  h().eof_all();
+  h().feed(Input(sample(1, 1 * kSecond)));
+  h().feed(Input(sample(1, 5 * 3600 * kSecond)));
+  EXPECT_TRUE(h().dead_letter_reasons().empty()) << "held aside, waiting for the next record";
+  h().advance(h().config.idle_timeout);
+  EXPECT_EQ(h().dead_letter_reasons(), Strings{"event_time_out_of_range"});
 }
 
 TEST_F(ProcessorTest, WatermarkWaitsForTheSlowerInputBeforeClosingALap) {
   // Neither partition is at its end: the session's watermark is the minimum of
   // both inputs, so a lap completion read early waits for the telemetry.
-  const TimeNs start = 10 * kNsPerSecond;
-  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));
-  LapCompleted lap;
-  lap.lap = 1;
-  lap.lap_time_s = 10.0;
-  lap.lap_start_session_ns = start;
-  lap.track_status = "1";
-  feed(Input(timing(1, start + 10 * kNsPerSecond, lap)));
-  EXPECT_TRUE(lap_features().empty()) << "the lap must not close before its telemetry arrived";
-  for (int i = 0; i < 10; ++i) feed(Input(sample(1, start + i * kNsPerSecond + 1)));
-  feed(Input(sample(1, start + 10 * kNsPerSecond + 500'000'000)));  // telemetry passes the lap end
-  auto laps = lap_features();
+  const TimeNs start = 10 * kSecond;
+  h().feed(Input(session_status(start, "Started")));
+  h().feed(Input(lap_completed(1, 1, start, start + 10 * kSecond)));
+  EXPECT_TRUE(h().lap_features().empty()) << "the lap must not close before its telemetry arrived";
+  for (int i = 0; i < 10; ++i) h().feed(Input(sample(1, start + i * kSecond + 1)));
+  h().feed(Input(sample(1, start + 10 * kSecond + 500'000'000)));  // telemetry passes the lap end
+  auto laps = h().lap_features();
   ASSERT_EQ(laps.size(), 1U);
   EXPECT_EQ(laps[0].lap, 1);
   EXPECT_EQ(laps[0].samples, 10);
-  EXPECT_TRUE(dead_letter_reasons().empty());
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
 }
 
 TEST_F(ProcessorTest, ALapEndReadBeforeItsLastSamplesStillCountsThem) {
   // Both inputs are caught up (EOF): records apply on arrival. The timing
   // partition delivers car 1's lap end before the telemetry partition delivers
   // the lap's last samples; the lap must wait for them.
-  eof_all();
-  const TimeNs start = 10 * kNsPerSecond;
-  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));
-  for (int i = 0; i < 8; ++i) feed(Input(sample(1, start + i * kNsPerSecond + 1)));
-  LapCompleted lap;
-  lap.lap = 1;
-  lap.lap_time_s = 10.0;
-  lap.lap_start_session_ns = start;
-  lap.track_status = "1";
-  feed(Input(timing(1, start + 10 * kNsPerSecond, lap)));
-  feed(Input(sample(44, start + 10 * kNsPerSecond + 100)));  // another car moves on
-  EXPECT_TRUE(lap_features().empty());
-  feed(Input(sample(1, start + 8 * kNsPerSecond + 1)));  // car 1's last two samples of lap 1
-  feed(Input(sample(1, start + 9 * kNsPerSecond + 1)));
-  EXPECT_TRUE(lap_features().empty());
-  feed(Input(sample(1, start + 10 * kNsPerSecond + 2)));  // car 1 is past its lap end
-  auto laps = lap_features();
+  h().eof_all();
+  const TimeNs start = 10 * kSecond;
+  h().feed(Input(session_status(start, "Started")));
+  for (int i = 0; i < 8; ++i) h().feed(Input(sample(1, start + i * kSecond + 1)));
+  h().feed(Input(lap_completed(1, 1, start, start + 10 * kSecond)));
+  h().feed(Input(sample(44, start + 10 * kSecond + 100)));  // another car moves on
+  EXPECT_TRUE(h().lap_features().empty());
+  h().feed(Input(sample(1, start + 8 * kSecond + 1)));  // car 1's last two samples of lap 1
+  h().feed(Input(sample(1, start + 9 * kSecond + 1)));
+  EXPECT_TRUE(h().lap_features().empty());
+  h().feed(Input(sample(1, start + 10 * kSecond + 2)));  // car 1 is past its lap end
+  auto laps = h().lap_features();
   ASSERT_EQ(laps.size(), 1U);
   EXPECT_EQ(laps[0].samples, 10);
-  EXPECT_TRUE(dead_letter_reasons().empty());
-  EXPECT_EQ(metrics_.late_accepted_count(), 0);
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
+  EXPECT_EQ(h().metrics.late_accepted_count(), 0);
 }
 
 TEST_F(ProcessorTest, ALapEndOfACarWithoutTelemetryWaitsOnlyTheGrace) {
-  eof_all();
-  const TimeNs start = 10 * kNsPerSecond;
-  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));
-  feed(Input(sample(44, start + 1)));  // the session has telemetry (a session without any is not held)
-  LapCompleted lap;
-  lap.lap = 1;
-  lap.lap_time_s = 10.0;
-  lap.lap_start_session_ns = start;
-  feed(Input(timing(1, start + 10 * kNsPerSecond, lap)));  // car 1 never sends telemetry
-  feed(Input(sample(44, start + 10 * kNsPerSecond + 500'000'000)));
-  EXPECT_TRUE(lap_features().empty());
-  feed(Input(sample(44, start + 11 * kNsPerSecond + 1)));  // the session is a grace past the lap end
-  EXPECT_EQ(lap_features().size(), 1U);
+  h().eof_all();
+  const TimeNs start = 10 * kSecond;
+  h().feed(Input(session_status(start, "Started")));
+  h().feed(Input(sample(44, start + 1)));  // the session has telemetry (a session without any is not held)
+  h().feed(Input(lap_completed(1, 1, start, start + 10 * kSecond)));  // car 1 never sends telemetry
+  h().feed(Input(sample(44, start + 10 * kSecond + 500'000'000)));
+  EXPECT_TRUE(h().lap_features().empty());
+  h().feed(Input(sample(44, start + 11 * kSecond + 1)));  // the session is a grace past the lap end
+  EXPECT_EQ(h().lap_features().size(), 1U);
 }
 
 TEST_F(ProcessorTest, PreRaceSamplesReadAfterTheStartAreNotLate) {
-  eof_all();
-  const TimeNs start = 10 * kNsPerSecond;
-  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));  // the timing partition is ahead
-  feed(Input(sample(1, start - 2 * kNsPerSecond)));                   // grid samples, read later
-  feed(Input(sample(1, start - kNsPerSecond)));
-  feed(Input(sample(1, start + 1)));
-  EXPECT_TRUE(dead_letter_reasons().empty());
-  EXPECT_EQ(metrics_.applied_count(), 4);
+  h().eof_all();
+  const TimeNs start = 10 * kSecond;
+  h().feed(Input(session_status(start, "Started")));  // the timing partition is ahead
+  h().feed(Input(sample(1, start - 2 * kSecond)));    // grid samples, read later
+  h().feed(Input(sample(1, start - kSecond)));
+  h().feed(Input(sample(1, start + 1)));
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
+  EXPECT_EQ(h().metrics.applied_count(), 4);
 }
 
 TEST_F(ProcessorTest, InputIdleHoldsTelemetryUntilTheTimingInputHasBeenQuiet) {
   // A producer wrote both topics, but the timing batch is still in flight: the
   // timing partition reads as ended, yet the session's timing may come.
-  processor_ = std::make_unique<Processor>(
-      [&] {
-        auto c = config_;
-        c.input_idle = std::chrono::milliseconds(100);
-        return c;
-      }(),
-      publisher_, metrics_, clock_);
-  processor_->assign(InputTopic::Telemetry, 0);
-  processor_->assign(InputTopic::Timing, 0);
-  eof_all();
-  const TimeNs start = 10 * kNsPerSecond;
-  feed(Input(sample(1, start + 1)));
-  feed(Input(sample(1, start + 2 * kNsPerSecond)));
-  EXPECT_EQ(processor_->buffered_records(), 2U) << "timing has not been quiet for 100 ms yet";
-  feed(Input(timing(0, start, SessionInfo{57, "Started", "test"})));  // the late batch arrives, in order
-  EXPECT_EQ(processor_->buffered_records(), 2U);
-  clock_.advance(std::chrono::milliseconds(100));
-  processor_->tick();
-  EXPECT_EQ(processor_->buffered_records(), 0U);
-  EXPECT_TRUE(dead_letter_reasons().empty());
-  EXPECT_EQ(metrics_.applied_count(), 3);
+  auto c = test::ProcessorHarness::default_config();
+  c.input_idle = std::chrono::milliseconds(100);
+  rebuild(c);
+  h().eof_all();
+  const TimeNs start = 10 * kSecond;
+  h().feed(Input(sample(1, start + 1)));
+  h().feed(Input(sample(1, start + 2 * kSecond)));
+  EXPECT_EQ(h().processor->buffered_records(), 2U) << "timing has not been quiet for 100 ms yet";
+  h().feed(Input(session_status(start, "Started")));  // the late batch arrives, in order
+  EXPECT_EQ(h().processor->buffered_records(), 2U);
+  h().advance(std::chrono::milliseconds(100));
+  EXPECT_EQ(h().processor->buffered_records(), 0U);
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
+  EXPECT_EQ(h().metrics.applied_count(), 3);
 }
 
 TEST_F(ProcessorTest, AnEmptyPartitionReadToItsEndCountsAsCaughtUp) {
   // Partition 1 of each topic never had a record: its fetched high watermark is
   // 0 and its EOF is at 0. The consumer is live, so a quiet timing input stops
   // holding telemetry back after input_idle.
-  auto c = config_;
+  auto c = test::ProcessorHarness::default_config();
   c.input_idle = std::chrono::milliseconds(100);
-  processor_ = std::make_unique<Processor>(c, publisher_, metrics_, clock_);
+  rebuild(c);
   for (auto t : {InputTopic::Telemetry, InputTopic::Timing}) {
-    processor_->assign(t, 0);
-    processor_->assign(t, 1);
-    processor_->high_watermark(t, 1, 0);
-    processor_->partition_eof(t, 1, 0);
+    h().processor->assign(t, 1);
+    h().processor->high_watermark(t, 1, 0);
+    h().processor->partition_eof(t, 1, 0);
   }
-  eof_all();
-  feed(Input(sample(1, 1 * kNsPerSecond)));
-  clock_.advance(std::chrono::milliseconds(100));
-  processor_->tick();
-  EXPECT_EQ(processor_->buffered_records(), 0U);
+  h().eof_all();
+  h().feed(Input(sample(1, 1 * kSecond)));
+  h().advance(std::chrono::milliseconds(100));
+  EXPECT_EQ(h().processor->buffered_records(), 0U);
+}
+
+// Issue 8, defect 4: after a broker outage the consumer's idea of a partition's
+// end was old, so the first records back (timing) were released before the
+// telemetry of the same stretch arrived, and its snapshots were lost.
+TEST_F(ProcessorTest, AfterALostConnectionNoInputCountsAsReadToItsEndUntilFreshlyKnown) {
+  auto c = test::ProcessorHarness::default_config();
+  c.input_idle = std::chrono::milliseconds(100);
+  rebuild(c);
+  h().eof_all();
+  h().live = false;  // from here, EOFs come only when the test says
+  for (auto t : {InputTopic::Telemetry, InputTopic::Timing}) h().processor->high_watermark(t, 0, 0);
+  h().feed(Input(sample(1, 1 * kSecond)));
+  h().feed(Input(session_status(1 * kSecond, "Started")));
+  h().processor->high_watermark(InputTopic::Telemetry, 0, 1);
+  h().processor->high_watermark(InputTopic::Timing, 0, 1);
+  h().advance(std::chrono::milliseconds(200));
+  ASSERT_EQ(h().processor->buffered_records(), 0U);
+
+  h().processor->connection_lost();
+  h().advance(std::chrono::seconds(1));  // the outage: nothing arrives
+  // Timing comes back first; the telemetry partition's last known end is old.
+  h().feed(Input(timing(0, 30 * kSecond, TrackStatusChange{TrackStatus::Yellow, "yellow"})));
+  h().advance(std::chrono::milliseconds(500));
+  EXPECT_EQ(h().processor->buffered_records(), 1U) << "released although the telemetry of the stretch may come";
+  // A fresh watermark query says the telemetry partition has 50 more records.
+  h().processor->high_watermark(InputTopic::Telemetry, 0, 51, /*fresh=*/true);
+  h().processor->high_watermark(InputTopic::Timing, 0, 2, /*fresh=*/true);
+  for (int i = 2; i < 52; ++i) h().feed(Input(sample(1, i * kSecond)));
+  h().advance(std::chrono::milliseconds(200));
+  EXPECT_EQ(h().processor->buffered_records(), 0U);
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
+  EXPECT_EQ(h().metrics.late_accepted_count(), 0);
+}
+
+// Issue 8, defect 3: a consumer with a backlog read one input far ahead of the
+// other; the reorder buffer hit its cap and released early (late timing, wrong laps).
+TEST_F(ProcessorTest, AnInputThatRunsAheadIsPausedNotReleasedEarly) {
+  auto c = test::ProcessorHarness::default_config();
+  c.pause_buffered_records = 100;
+  rebuild(c);
+  // A backlog: neither partition is at its end. Telemetry is read first.
+  h().processor->high_watermark(InputTopic::Telemetry, 0, 1'000'000);
+  h().processor->high_watermark(InputTopic::Timing, 0, 1'000'000);
+  for (int i = 0; i < 100; ++i) h().feed(Input(sample(1, i * 100'000'000LL)));
+  ASSERT_EQ(h().flow.paused.size(), 1U);
+  EXPECT_EQ(h().flow.paused[0].topic, InputTopic::Telemetry);
+  EXPECT_EQ(h().processor->buffered_records(), 100U);
+  EXPECT_EQ(h().processor->paused_partitions(), 1U);
+  // Timing catches up: the buffer drains in order, then telemetry resumes.
+  h().feed(Input(session_status(0, "Started")));
+  for (int i = 1; i <= 10; ++i) h().feed(Input(timing(1, i * kSecond - 1, PitIn{})));
+  EXPECT_LE(h().processor->buffered_records(), 50U);
+  ASSERT_EQ(h().flow.resumed.size(), 1U);
+  EXPECT_EQ(h().flow.resumed[0].topic, InputTopic::Telemetry);
+  EXPECT_EQ(h().metrics.reorder_overflows(), 0);
+  EXPECT_EQ(h().metrics.late_accepted_count(), 0);
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
+}
+
+TEST_F(ProcessorTest, NoPauseWhenTheInputBehindIsReadToItsEnd) {
+  // Nothing to wait for: the idle input stops holding the session instead.
+  auto c = test::ProcessorHarness::default_config();
+  c.pause_buffered_records = 10;
+  c.input_idle = std::chrono::milliseconds(100);
+  rebuild(c);
+  h().processor->high_watermark(InputTopic::Telemetry, 0, 1'000'000);
+  h().processor->partition_eof(InputTopic::Timing, 0, 0);
+  for (int i = 0; i < 20; ++i) h().feed(Input(sample(1, i * 100'000'000LL)));
+  EXPECT_TRUE(h().flow.paused.empty());
+  h().advance(std::chrono::milliseconds(100));
+  EXPECT_EQ(h().processor->buffered_records(), 0U);
 }
 
 TEST_F(ProcessorTest, AllBuffersTogetherStayWithinTheirBound) {
-  auto c = config_;
+  auto c = test::ProcessorHarness::default_config();
   c.max_buffered_records = 50;
-  processor_ = std::make_unique<Processor>(c, publisher_, metrics_, clock_);
-  processor_->assign(InputTopic::Telemetry, 0);
-  processor_->assign(InputTopic::Timing, 0);
+  rebuild(c);
   // Catching up (no EOF): without timing the session's telemetry would be held.
-  for (int i = 1; i <= 200; ++i) feed(Input(sample(1, i * 100'000'000LL)));
-  EXPECT_LE(processor_->buffered_records(), 51U);
-  EXPECT_TRUE(dead_letter_reasons().empty());
+  for (int i = 1; i <= 200; ++i) h().feed(Input(sample(1, i * 100'000'000LL)));
+  EXPECT_LE(h().processor->buffered_records(), 51U);
+  EXPECT_GT(h().metrics.reorder_overflows(), 0);
+  EXPECT_TRUE(h().dead_letter_reasons().empty());
 }
 
 TEST_F(ProcessorTest, IdleTimeoutReleasesABufferedSession) {
-  feed(Input(sample(1, 1 * kNsPerSecond)));
-  feed(Input(sample(1, 2 * kNsPerSecond)));
-  EXPECT_EQ(processor_->buffered_records(), 2U);  // timing input still has unread records
-  clock_.advance(config_.idle_timeout + std::chrono::milliseconds(1));
-  processor_->tick();
-  EXPECT_EQ(processor_->buffered_records(), 0U);
+  h().feed(Input(sample(1, 1 * kSecond)));
+  h().feed(Input(sample(1, 2 * kSecond)));
+  EXPECT_EQ(h().processor->buffered_records(), 2U);  // timing input still has unread records
+  h().advance(h().config.idle_timeout + std::chrono::milliseconds(1));
+  EXPECT_EQ(h().processor->buffered_records(), 0U);
+}
+
+TEST_F(ProcessorTest, ARecordThatCrashedBoxcallBeforeIsDeadLetteredOnRestart) {
+  h().eof_all();
+  h().processor->set_poisoned({Position{InputTopic::Telemetry, 0, 1}});
+  h().feed(Input(sample(1, 1 * kSecond)));
+  h().feed(Input(sample(1, 2 * kSecond)));  // offset 1: the record being processed when boxcall died
+  h().feed(Input(sample(1, 3 * kSecond)));
+  EXPECT_EQ(h().dead_letter_reasons(), Strings{"processing_crashed"});
+  EXPECT_EQ(h().publisher.of(OutputTopic::DeadLetter)[0]->source_offset, 1);
+  EXPECT_EQ(h().metrics.applied_count(), 2);
 }
 
 TEST_F(ProcessorTest, CommitsOnlyPastAcknowledgedOutputsAndEndedSessions) {
-  eof_all();
-  feed_raw(InputTopic::Telemetry, "garbage");  // offset 0: dead letter, not yet acknowledged
-  feed(Input(sample(1, 1 * kNsPerSecond)));    // offset 1: opens the session (pinned)
-  feed(Input(sample(1, 2 * kNsPerSecond)));    // offset 2
-  auto positions = processor_->commit_positions();
+  h().eof_all();
+  h().feed_text(InputTopic::Telemetry, "garbage");  // offset 0: dead letter, not yet acknowledged
+  h().feed(Input(sample(1, 1 * kSecond)));          // offset 1: opens the session (pinned)
+  h().feed(Input(sample(1, 2 * kSecond)));          // offset 2
+  auto positions = h().processor->commit_positions();
   EXPECT_EQ(positions.at({InputTopic::Telemetry, 0}), 0) << "the unacknowledged dead letter pins offset 0";
-  publisher_.ack_all();
-  positions = processor_->commit_positions();
+  h().publisher.ack_all();
+  positions = h().processor->commit_positions();
   EXPECT_EQ(positions.at({InputTopic::Telemetry, 0}), 1) << "the live session pins its first offset";
   // The session ends: after the idle timeout it is evicted and nothing is pinned.
-  feed(Input(timing(0, 3 * kNsPerSecond, SessionInfo{std::nullopt, "Finished", ""})));
-  clock_.advance(config_.idle_timeout + std::chrono::milliseconds(1));
-  processor_->tick();
-  publisher_.ack_all();
-  EXPECT_EQ(processor_->session_count(), 0U);
-  positions = processor_->commit_positions();
+  h().feed(Input(session_status(3 * kSecond, "Finished", std::nullopt)));
+  h().advance(h().config.idle_timeout + std::chrono::milliseconds(1));
+  h().publisher.ack_all();
+  EXPECT_EQ(h().processor->session_count(), 0U);
+  positions = h().processor->commit_positions();
   EXPECT_EQ(positions.at({InputTopic::Telemetry, 0}), 3);
   EXPECT_EQ(positions.at({InputTopic::Timing, 0}), 1);
 }
 
-}  // namespace
-}  // namespace boxcall::stream
-
-// ------------------------------------------------------------------ strategy wiring
-
-#include "../infer/fake_predictor.h"
-
-namespace boxcall::stream {
-namespace {
-
 TEST_F(ProcessorTest, LapFeaturesAlsoDriveTheStrategyWhosePredictionsAndAlertsGoToTheirTopics) {
   auto model = std::make_shared<infer::testing::FakePredictor>();
-  MemoryPublisher publisher;
-  Processor processor(config_, publisher, metrics_, clock_,
-                      [model]() -> std::shared_ptr<const infer::Predictor> { return model; });
-  processor.assign(InputTopic::Telemetry, 0);
-  processor.assign(InputTopic::Timing, 0);
-  processor.partition_eof(InputTopic::Telemetry, 0);
-  processor.partition_eof(InputTopic::Timing, 0);
-  std::array<std::int64_t, 2> offsets{0, 0};
-  auto feed_to = [&](const Input& in) {
-    auto topic = std::holds_alternative<TelemetrySample>(in) ? InputTopic::Telemetry : InputTopic::Timing;
-    auto bytes = codec_.encode(kSession, in);
-    std::vector<std::uint8_t> copy(bytes.begin(), bytes.end());
-    processor.process(RecordRef{topic, 0, offsets[static_cast<std::size_t>(topic)]++, as_bytes(kSession),
-                                as_bytes(std::span<const std::uint8_t>(copy)), -1});
-  };
-  const TimeNs start = 10 * kNsPerSecond;
-  feed_to(Input(timing(0, start, SessionInfo{57, "Started", "test"})));
-  for (int i = 0; i < 10; ++i) feed_to(Input(sample(1, start + i * kNsPerSecond + 1)));
-  LapCompleted lap;
-  lap.lap = 1;
-  lap.lap_time_s = 10.0;
-  lap.lap_start_session_ns = start;
-  lap.compound = Compound::Soft;
-  lap.tyre_life = 1;
-  lap.stint = 1;
-  lap.track_status = "1";
-  feed_to(Input(timing(1, start + 10 * kNsPerSecond, lap)));
-  feed_to(Input(sample(1, start + 10 * kNsPerSecond + 500'000'000)));
+  auto factory = std::make_unique<test::FunctionFactory>([model](std::string_view id) {
+    features::FeatureConfig fc;
+    fc.snapshot_period = std::chrono::nanoseconds(0);
+    return std::make_unique<infer::SessionPipeline>(
+        std::string(id), fc, infer::StrategyConfig{},
+        [model]() -> std::shared_ptr<const infer::Predictor> { return model; },
+        std::make_shared<infer::StrategyPriors>());
+  });
+  h_ = std::make_unique<test::ProcessorHarness>(test::ProcessorHarness::default_config(), std::move(factory));
+  h().eof_all();
+  const TimeNs start = 10 * kSecond;
+  h().feed(Input(session_status(start, "Started")));
+  for (int i = 0; i < 10; ++i) h().feed(Input(sample(1, start + i * kSecond + 1)));
+  h().feed(Input(lap_completed(1, 1, start, start + 10 * kSecond, Compound::Soft)));
+  h().feed(Input(sample(1, start + 10 * kSecond + 500'000'000)));
 
-  ASSERT_EQ(publisher.of(OutputTopic::Features).size(), 1U);
-  auto predictions = publisher.of(OutputTopic::Predictions);
+  ASSERT_EQ(h().publisher.of(OutputTopic::Features).size(), 1U);
+  auto predictions = h().publisher.of(OutputTopic::Predictions);
   ASSERT_EQ(predictions.size(), 1U);
   const auto* p = wire::GetEnvelope(predictions[0]->value.data())->payload_as_StrategyPrediction();
   ASSERT_NE(p, nullptr);
   EXPECT_EQ(p->lap(), 1);
-  EXPECT_EQ(predictions[0]->key, kSession);
+  EXPECT_EQ(predictions[0]->key, test::ProcessorHarness::kSession);
 
   // The feed stops (processing time): one critical feed-stall alert on the alerts topic
   // (the idle flush at 2 s releases the last buffered sample: 5 s of stall from there).
-  for (int i = 0; i < 80; ++i) {
-    clock_.advance(std::chrono::milliseconds(100));
-    processor.tick();
-  }
+  for (int i = 0; i < 80; ++i) h().advance(std::chrono::milliseconds(100));
   // (The fixture's samples repeat the very same values at 200 km/h: a stuck sensor too.)
-  std::vector<std::string> kinds;
-  for (const auto* o : publisher.of(OutputTopic::Alerts)) {
+  Strings kinds;
+  for (const auto* o : h().publisher.of(OutputTopic::Alerts)) {
     const auto* a = wire::GetEnvelope(o->value.data())->payload_as_Alert();
     ASSERT_NE(a, nullptr);
     EXPECT_TRUE(a->active());
     kinds.push_back(a->kind()->str());
   }
-  EXPECT_EQ(kinds, (std::vector<std::string>{"stuck_sensor", "feed_stall"}));
+  EXPECT_EQ(kinds, (Strings{"stuck_sensor", "feed_stall"}));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "stream/source_publisher.h"
+#include "replay/source_publisher.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,11 +6,11 @@
 #include <queue>
 #include <thread>
 
+#include "replay/recording.h"
 #include "stream/codec.h"
 #include "stream/kafka.h"
-#include "stream/recording.h"
 
-namespace boxcall::stream {
+namespace boxcall::replay {
 
 namespace {
 
@@ -30,89 +30,58 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   }
 }
 
-/// The producer of a publish run: one handle, topic handles cached by name.
-class Producer {
+/// The producer of a publish run (stream::Producer, boxcall's one producer wrapper).
+class RunProducer {
  public:
-  Producer(const std::string& brokers, const PublishOptions& options) {
-    KafkaConf conf;
-    conf.set("bootstrap.servers", brokers);
-    conf.set_all(default_producer_properties());
-    conf.set("linger.ms", options.speed == 0 ? "20" : "1");
-    conf.set("queue.buffering.max.messages", "1000000");
-    conf.set_all(options.kafka);
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
-    rd_kafka_conf_set_opaque(conf.get(), &failed_);
-    rk_ = conf.create(RD_KAFKA_PRODUCER);
-    ensure_reachable(rk_.get(), brokers, std::chrono::seconds(10));
+  RunProducer(const std::string& brokers, const PublishOptions& options)
+      : producer_(conf(brokers, options), &on_delivery, &failed_) {
+    stream::ensure_reachable(producer_.get(), brokers, std::chrono::seconds(10));
   }
 
-  rd_kafka_topic_t* topic(const std::string& name) {
-    auto it = topics_.find(name);
-    if (it == topics_.end()) {
-      it = topics_.emplace(name, KafkaTopic(rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr))).first;
-    }
-    return it->second.get();
-  }
+  rd_kafka_topic_t* topic(const std::string& name) { return producer_.topic(name); }
 
   /// Produces one record (payloads copied). Waits on a full queue; throws ConfigError on other errors.
   void send(rd_kafka_topic_t* rkt, std::int32_t partition, const std::optional<std::string_view>& key,
             const std::optional<std::string_view>& value, const Headers* headers) {
-    while (true) {
-      std::array<rd_kafka_vu_t, 6> vu{};
-      std::size_t n = 0;
-      vu[n].vtype = RD_KAFKA_VTYPE_RKT;
-      vu[n++].u.rkt = rkt;
-      vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
-      vu[n++].u.i32 = partition;
-      vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-      vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
-      if (key) {
-        vu[n].vtype = RD_KAFKA_VTYPE_KEY;
-        vu[n].u.mem.ptr = const_cast<char*>(key->data());
-        vu[n++].u.mem.size = key->size();
-      }
-      if (value) {
-        vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
-        vu[n].u.mem.ptr = const_cast<char*>(value->data());
-        vu[n++].u.mem.size = value->size();
-      }
-      rd_kafka_headers_t* h = nullptr;
-      if (headers && !headers->empty()) {
-        h = rd_kafka_headers_new(headers->size());
-        for (const auto& [name, v] : *headers) {
-          rd_kafka_header_add(h, name.data(), static_cast<ssize_t>(name.size()), v ? v->data() : nullptr,
-                              v ? static_cast<ssize_t>(v->size()) : 0);
-        }
-        vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
-        vu[n++].u.headers = h;
-      }
-      rd_kafka_error_t* error = rd_kafka_produceva(rk_.get(), vu.data(), n);
-      if (!error) break;
-      const auto err = rd_kafka_error_code(error);
-      rd_kafka_error_destroy(error);
-      if (h) rd_kafka_headers_destroy(h);
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        throw ConfigError(std::string("cannot publish: ") + rd_kafka_err2str(err));
-      rd_kafka_poll(rk_.get(), 10);
+    std::vector<stream::Header> h;
+    if (headers) {
+      h.reserve(headers->size());
+      for (const auto& [name, v] : *headers)
+        h.push_back({name, v ? std::optional<std::string_view>(*v) : std::nullopt});
     }
-    if ((++sent_ & 0xfff) == 0) rd_kafka_poll(rk_.get(), 0);
+    const auto err = producer_.produce(
+        {.topic = rkt,
+         .partition = partition,
+         .key = key,
+         .value = value ? std::as_bytes(std::span(value->data(), value->size())) : std::span<const std::byte>{},
+         .headers = h});
+    if (err) throw ConfigError(std::string("cannot publish: ") + rd_kafka_err2str(err));
+    if ((++sent_ & 0xfff) == 0) producer_.poll(0);
   }
 
-  void poll() { rd_kafka_poll(rk_.get(), 0); }
+  void poll() { producer_.poll(0); }
 
   /// Flushes; returns the number of records that failed.
   std::uint64_t finish(std::chrono::milliseconds timeout) {
-    if (rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      spdlog::error("publish: {} record(s) not acknowledged", rd_kafka_outq_len(rk_.get()));
-      failed_ += static_cast<std::uint64_t>(rd_kafka_outq_len(rk_.get()));
+    if (producer_.flush(timeout) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::error("publish: {} record(s) not acknowledged", producer_.in_flight());
+      failed_ += static_cast<std::uint64_t>(producer_.in_flight());
     }
     return failed_.load();
   }
 
  private:
+  static stream::KafkaConf conf(const std::string& brokers, const PublishOptions& options) {
+    stream::KafkaConf c;
+    c.set("bootstrap.servers", brokers);
+    c.set_all(stream::default_producer_properties());
+    c.set("linger.ms", options.speed == 0 ? "20" : "1");
+    c.set("queue.buffering.max.messages", "1000000");
+    c.set_all(options.kafka);
+    return c;
+  }
   std::atomic<std::uint64_t> failed_{0};
-  KafkaHandle rk_;
-  std::map<std::string, KafkaTopic> topics_;
+  stream::Producer producer_;
   std::uint64_t sent_ = 0;
 };
 
@@ -220,11 +189,11 @@ void merge_sources(std::vector<std::unique_ptr<sources::RecordSource>>& srcs, co
 }  // namespace
 
 PublishStats publish_sources(std::vector<std::unique_ptr<sources::RecordSource>> srcs, const std::string& brokers,
-                             const TopicNames& topics, const PublishOptions& options) {
-  Producer producer(brokers, options);
+                             const stream::TopicNames& topics, const PublishOptions& options) {
+  RunProducer producer(brokers, options);
   rd_kafka_topic_t* telemetry = producer.topic(topics.telemetry);
   rd_kafka_topic_t* timing = producer.topic(topics.timing);
-  Codec codec;
+  stream::Codec codec;
   PublishStats stats;
   Pacer pacer(options);
   merge_sources(
@@ -252,9 +221,9 @@ PublishStats publish_sources(std::vector<std::unique_ptr<sources::RecordSource>>
   return stats;
 }
 
-PublishStats publish_recording(RecordingReader& recording, const std::string& brokers, const TopicNames& topics,
+PublishStats publish_recording(RecordingReader& recording, const std::string& brokers, const stream::TopicNames& topics,
                                const PublishOptions& options) {
-  Producer producer(brokers, options);
+  RunProducer producer(brokers, options);
   PublishStats stats;
   Pacer pacer(options);
   std::vector<rd_kafka_topic_t*> targets;  // by recorded topic id
@@ -295,11 +264,11 @@ PublishStats publish_recording(RecordingReader& recording, const std::string& br
   return stats;
 }
 
-PublishStats record_sources(std::vector<std::unique_ptr<sources::RecordSource>> srcs, const TopicNames& topics,
+PublishStats record_sources(std::vector<std::unique_ptr<sources::RecordSource>> srcs, const stream::TopicNames& topics,
                             RecordingWriter& out, const PublishOptions& options) {
   PublishOptions o = options;
   o.speed = 0;
-  Codec codec;
+  stream::Codec codec;
   PublishStats stats;
   Pacer pacer(o);
   const std::uint16_t telemetry = out.topic_id(topics.telemetry);
@@ -336,4 +305,4 @@ PublishStats record_sources(std::vector<std::unique_ptr<sources::RecordSource>> 
   return stats;
 }
 
-}  // namespace boxcall::stream
+}  // namespace boxcall::replay

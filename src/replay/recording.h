@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-namespace boxcall::stream {
+namespace boxcall::replay {
 
 inline constexpr std::uint16_t kRecordingVersion = 1;
 
@@ -120,9 +120,9 @@ class RecordingReader {
 /// True when the file starts with a recording header (plain or gzipped).
 [[nodiscard]] bool is_recording(const std::filesystem::path& path);
 
-}  // namespace boxcall::stream
+}  // namespace boxcall::replay
 
-namespace boxcall::stream {
+namespace boxcall::replay {
 
 struct RecordTopicsOptions {
   /// Read every partition from its beginning (else from its end: new records only).
@@ -156,4 +156,4 @@ RecordTopicsStats consume_topics(const std::string& brokers, const std::vector<s
                                  const std::function<bool(const std::string& topic, RecordedRecord& record)>& on_record,
                                  const RecordTopicsOptions& options);
 
-}  // namespace boxcall::stream
+}  // namespace boxcall::replay

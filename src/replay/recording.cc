@@ -1,4 +1,4 @@
-#include "stream/recording.h"
+#include "replay/recording.h"
 
 #include <zlib.h>
 
@@ -9,7 +9,7 @@
 
 #include "base/result.h"
 
-namespace boxcall::stream {
+namespace boxcall::replay {
 
 namespace {
 
@@ -276,7 +276,7 @@ bool is_recording(const std::filesystem::path& path) {
   return ok;
 }
 
-}  // namespace boxcall::stream
+}  // namespace boxcall::replay
 
 // ------------------------------------------------------------------ from Kafka
 
@@ -285,7 +285,7 @@ bool is_recording(const std::filesystem::path& path) {
 #include "stream/config.h"
 #include "stream/kafka.h"
 
-namespace boxcall::stream {
+namespace boxcall::replay {
 
 RecordTopicsStats record_topics(const std::string& brokers, const std::vector<std::string>& topics,
                                 RecordingWriter& out, const RecordTopicsOptions& options) {
@@ -305,7 +305,7 @@ RecordTopicsStats consume_topics(const std::string& brokers, const std::vector<s
                                  const RecordTopicsOptions& options) {
   using Clock = std::chrono::steady_clock;
   if (topics.empty()) throw ConfigError("no topic to record");
-  KafkaConf conf;
+  stream::KafkaConf conf;
   conf.set("bootstrap.servers", brokers);
   conf.set("group.id", "boxcall-record");  // assign() only: nothing is committed
   conf.set("enable.auto.commit", "false");
@@ -313,28 +313,28 @@ RecordTopicsStats consume_topics(const std::string& brokers, const std::vector<s
   conf.set("enable.partition.eof", "true");
   conf.set("fetch.wait.max.ms", "50");
   conf.set_all(options.kafka);
-  KafkaHandle rk = conf.create(RD_KAFKA_CONSUMER);
-  rd_kafka_poll_set_consumer(rk.get());
-  ensure_reachable(rk.get(), brokers, std::chrono::seconds(10));
+  stream::Consumer consumer(std::move(conf));
+  rd_kafka_t* rk = consumer.get();
+  stream::ensure_reachable(rk, brokers, std::chrono::seconds(10));
 
-  KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(8));
+  stream::KafkaPartitionList assignment(rd_kafka_topic_partition_list_new(8));
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> end;  // until_end: high watermark per partition
   for (const auto& t : topics) {
-    auto n = partition_count(rk.get(), t, std::chrono::seconds(10));
+    auto n = stream::partition_count(rk, t, std::chrono::seconds(10));
     if (!n) throw ConfigError("topic " + t + " does not exist at " + brokers);
     for (std::int32_t p = 0; p < *n; ++p) {
       auto* e = rd_kafka_topic_partition_list_add(assignment.get(), t.c_str(), p);
       e->offset = options.from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
       if (options.until_end) {
         std::int64_t lo = 0, hi = 0;
-        if (rd_kafka_query_watermark_offsets(rk.get(), t.c_str(), p, &lo, &hi, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_query_watermark_offsets(rk, t.c_str(), p, &lo, &hi, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
           throw ConfigError("cannot read the end offsets of " + t);
         }
         if (hi > lo && options.from_beginning) end[{t, p}] = hi;
       }
     }
   }
-  if (auto err = rd_kafka_assign(rk.get(), assignment.get())) {
+  if (auto err = rd_kafka_assign(rk, assignment.get())) {
     throw ConfigError(std::string("cannot assign partitions: ") + rd_kafka_err2str(err));
   }
 
@@ -346,7 +346,7 @@ RecordTopicsStats consume_topics(const std::string& brokers, const std::vector<s
   while (!(options.stop && options.stop->load())) {
     if (options.until_end && end.empty()) break;
     if (options.duration.count() > 0 && Clock::now() - start >= options.duration) break;
-    KafkaMessage msg(rd_kafka_consumer_poll(rk.get(), 100));
+    stream::KafkaMessage msg = consumer.poll(100);
     if (options.on_progress && Clock::now() >= next_progress) {
       next_progress = Clock::now() + options.progress_interval;
       options.on_progress(written);
@@ -392,9 +392,9 @@ RecordTopicsStats consume_topics(const std::string& brokers, const std::vector<s
     if (!on_record(topic, r)) break;
     if (auto it = end.find({topic, msg->partition}); it != end.end() && msg->offset + 1 >= it->second) end.erase(it);
   }
-  rd_kafka_assign(rk.get(), nullptr);
+  rd_kafka_assign(rk, nullptr);
   stats.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return stats;
 }
 
-}  // namespace boxcall::stream
+}  // namespace boxcall::replay

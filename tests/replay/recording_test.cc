@@ -1,4 +1,4 @@
-#include "stream/recording.h"
+#include "replay/recording.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 
 #include "base/result.h"
 
-namespace boxcall::stream {
+namespace boxcall::replay {
 namespace {
 
 namespace fs = std::filesystem;
@@ -142,4 +142,4 @@ TEST(Recording, CorruptionIsDetectedTruncationIsReported) {
 }
 
 }  // namespace
-}  // namespace boxcall::stream
+}  // namespace boxcall::replay

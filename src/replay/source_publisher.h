@@ -22,7 +22,7 @@
 #include "sources/source.h"
 #include "stream/config.h"
 
-namespace boxcall::stream {
+namespace boxcall::replay {
 
 class RecordingReader;
 class RecordingWriter;
@@ -84,19 +84,19 @@ struct PublishStats {
 /// Blocks until every source is exhausted (or `stop`, the window's end, the
 /// limit), then flushes. Throws ConfigError when the brokers cannot be reached.
 PublishStats publish_sources(std::vector<std::unique_ptr<sources::RecordSource>> sources, const std::string& brokers,
-                             const TopicNames& topics, const PublishOptions& options);
+                             const stream::TopicNames& topics, const PublishOptions& options);
 
 /// Publishes a recording's records in file order with their recorded key,
 /// value and header bytes, paced by the recorded timestamps. Throws
 /// ConfigError on unreachable brokers or a corrupt recording.
-PublishStats publish_recording(RecordingReader& recording, const std::string& brokers, const TopicNames& topics,
+PublishStats publish_recording(RecordingReader& recording, const std::string& brokers, const stream::TopicNames& topics,
                                const PublishOptions& options);
 
 /// Writes sources to a recording instead of Kafka (no broker): what
 /// publish_sources would publish, with timestamp = event time (ms) and
 /// partition -1, so a replay of the file keeps the event-time pacing.
 /// Honours the window, limit, stop and progress options (speed is ignored).
-PublishStats record_sources(std::vector<std::unique_ptr<sources::RecordSource>> sources, const TopicNames& topics,
-                            RecordingWriter& out, const PublishOptions& options);
+PublishStats record_sources(std::vector<std::unique_ptr<sources::RecordSource>> sources,
+                            const stream::TopicNames& topics, RecordingWriter& out, const PublishOptions& options);
 
-}  // namespace boxcall::stream
+}  // namespace boxcall::replay
