@@ -79,12 +79,12 @@ void load_toml(const std::string& path, StreamConfig& c) {
     throw ConfigError(path + ":" + std::to_string(src.begin.line) + ": " + std::string(e.description()));
   }
   static const std::set<std::string> known_sections{"kafka",   "topics", "watermark", "session", "features",
-                                                    "metrics", "log",    "commit",    "models"};
+                                                    "metrics", "log",    "commit",    "models",  "output"};
   for (const auto& [k, v] : root) {
     if (!known_sections.contains(std::string(k.str()))) {
       throw ConfigError(where(path, std::string(k.str())) +
                         ": unknown section (known: kafka, topics, watermark, "
-                        "session, features, metrics, log, commit, models)");
+                        "session, features, metrics, log, commit, models, output)");
     }
   }
   auto str = [&](const toml::node_view<toml::node>& n, const std::string& key, std::string& out) {
@@ -115,6 +115,13 @@ void load_toml(const std::string& path, StreamConfig& c) {
                                                                    {"alerts", &c.topics.alerts},
                                                                    {"dead_letter", &c.topics.dead_letter}}) {
     str(root["topics"][name], std::string("topics.") + name, *field);
+  }
+  if (auto* t = root["output"].as_table()) {
+    std::map<std::string, std::string> keys;
+    for (const auto& [k, v] : *t) {
+      str(root["output"][k.str()], "output." + std::string(k.str()), keys[std::string(k.str())]);
+    }
+    apply_output_section(keys, where(path, "output"), c.output);
   }
   dur(root["watermark"]["max_out_of_orderness"], "watermark.max_out_of_orderness", c.processor.max_out_of_orderness);
   dur(root["watermark"]["allowed_lateness"], "watermark.allowed_lateness", c.processor.allowed_lateness);

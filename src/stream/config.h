@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "stream/output_encoding.h"
 #include "stream/processor.h"
 
 namespace boxcall::stream {
@@ -28,6 +29,8 @@ struct StreamConfig {
   std::string brokers;
   std::string group_id = "boxcall";
   TopicNames topics;
+  /// Encoding of the features, predictions and alerts topics ([output]).
+  OutputEncodings output;
   ProcessorConfig processor;
   std::chrono::milliseconds commit_interval{1000};
   std::chrono::milliseconds startup_timeout{10000};

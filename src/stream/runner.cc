@@ -89,6 +89,7 @@ struct Runner::Impl final : Publisher {
   std::array<rd_kafka_topic_t*, kInputTopics> in_topics{};  // cached per message lookups
   std::unique_ptr<Processor> processor;
   Codec print_codec;
+  Codec output_codec;  // renders outputs in their topic's encoding
   const RunOptions* options = nullptr;
   bool stopping = false;
   bool delivery_failed = false;
@@ -179,7 +180,19 @@ struct Runner::Impl final : Publisher {
 
   void publish(OutputTopic topic, std::string_view key, std::span<const std::uint8_t> value, std::shared_ptr<Pin> pin,
                std::int64_t input_timestamp_ms) override {
-    produce(topic, key, std::as_bytes(value), nullptr,
+    // The topic's encoding ([output]) and the headers that name it (output_encoding.h).
+    auto rendered = output_codec.render(value, config.output.of(topic));
+    if (!rendered) {
+      spdlog::error("cannot encode an output for {}: {}", to_string(topic), rendered.error().detail);
+      fail_delivery(std::move(pin));
+      return;
+    }
+    rd_kafka_headers_t* h = rd_kafka_headers_new(2);
+    rd_kafka_header_add(h, kContentTypeHeader.data(), static_cast<ssize_t>(kContentTypeHeader.size()),
+                        rendered->content_type.data(), static_cast<ssize_t>(rendered->content_type.size()));
+    rd_kafka_header_add(h, kSchemaVersionHeader.data(), static_cast<ssize_t>(kSchemaVersionHeader.size()),
+                        rendered->schema_version.data(), static_cast<ssize_t>(rendered->schema_version.size()));
+    produce(topic, key, std::as_bytes(rendered->value), h,
             std::make_unique<InFlight>(InFlight{std::move(pin), topic, clock.now(), input_timestamp_ms}));
   }
 
@@ -234,6 +247,8 @@ struct Runner::Impl final : Publisher {
     if (self->options && self->options->on_output) {
       if (inflight->topic == OutputTopic::DeadLetter) {
         self->options->on_output(inflight->topic, self->describe_dead_letter(msg));
+      } else if (self->config.output.of(inflight->topic) == OutputEncoding::Json) {
+        self->options->on_output(inflight->topic, {static_cast<const char*>(msg->payload), msg->len});
       } else {
         auto json = self->print_codec.to_json({static_cast<const std::byte*>(msg->payload), msg->len});
         if (json) self->options->on_output(inflight->topic, json.value());
