@@ -13,7 +13,9 @@ script then states what boxcall's JSON form is (Codec::to_json, docs/wire-contra
   producers may leave out fields at their default;
 - a union's `<name>_type` says which table `<name>` holds (one if/then per member), never NONE in an
   Envelope;
-- `schema_version` is the schema's version (a new version is a new schema).
+- `schema_version` is the schema's version (a new version is a new schema);
+- unknown fields are allowed (flatc forbids them): a field appended in a compatible change must not
+  make an older copy of this schema reject newer records (docs/wire-contract.md, compatibility).
 Standard library only; flatc from the Debian package flatbuffers-compiler.
 """
 import argparse
@@ -108,6 +110,7 @@ def generate(flatc, fbs_path):
                 prop = d["properties"][field]
                 prop["type"] = [prop["type"], "null"]
                 prop["description"] = "null when unknown"
+        d.pop("additionalProperties", None)
         tie_unions(d, defs)
         if table in OUTPUT_TABLES or table == ROOT_TABLE:
             d["required"] = list(d["properties"])
