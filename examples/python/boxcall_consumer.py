@@ -30,13 +30,17 @@ DEFAULT_READERS = pathlib.Path(__file__).resolve().parents[2] / "build" / "schem
 
 
 class Readers:
-    """The flatc-generated classes (package boxcall.wire), imported from `path` unless installed."""
+    """The flatc-generated classes of package boxcall.wire, from `path` (else where it is installed)."""
 
     def __init__(self, path):
         if path:
             sys.path.insert(0, str(path))
-        for name in ("Envelope", "Payload", "StrategyPrediction", "Alert", "Compound", "DrivingMode", "Severity"):
-            setattr(self, name, getattr(importlib.import_module(f"boxcall.wire.{name}"), name))
+        try:
+            for name in ("Envelope", "Payload", "StrategyPrediction", "Alert", "Compound", "DrivingMode", "Severity"):
+                setattr(self, name, getattr(importlib.import_module(f"boxcall.wire.{name}"), name))
+        except ImportError as e:
+            sys.exit(f"boxcall_consumer: no FlatBuffers reader ({e}) in {path}: run `cmake --build build`, "
+                     "or `flatc --python -o DIR schemas/boxcall.fbs` and --readers DIR")
 
 
 fb = None  # Readers, set in main()
