@@ -104,6 +104,57 @@ void BM_DecodeJson(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeJson);
 
+// Rendering an output in its topic's encoding (Codec::render, docs/wire-contract.md): FlatBuffers
+// hands the envelope over after verifying it, JSON writes its text form. Outputs: the features
+// topic's most frequent record (a per-car snapshot) and a strategy prediction, all fields set.
+void BM_RenderOutput(benchmark::State& state) {
+  const auto encoding = state.range(0) != 0 ? stream::OutputEncoding::Json : stream::OutputEncoding::FlatBuffers;
+  stream::Codec codec;
+  FeatureSnapshot snap;
+  snap.car = 44;
+  snap.driver = DriverCode("HAM");
+  snap.event_time_ns = 1'678'029'900'123'456'789;
+  snap.lap = 23;
+  snap.last_sample_age_s = 0.21;
+  snap.samples_per_s = 4.1;
+  snap.w5_mean_speed = snap.w30_mean_speed = 212.4;
+  snap.w5_max_speed = snap.w30_max_speed = 318.0;
+  snap.w5_mean_throttle = snap.w30_mean_throttle = 71.2;
+  snap.w5_brake_frac = snap.w30_brake_frac = 0.18;
+  StrategyPrediction pred;
+  pred.car = 44;
+  pred.driver = DriverCode("HAM");
+  pred.lap = 23;
+  pred.event_time_ns = 1'678'029'900'123'456'789;
+  pred.model_version = "lap_time@ebb7085d+pit_3@9b6868af";
+  pred.p_pit_3 = 0.31;
+  pred.pred_next_lap_s = 97.412;
+  pred.pit_window_start = 25;
+  pred.pit_window_best = 26;
+  pred.pit_window_end = 29;
+  pred.next_compound = Compound::Hard;
+  pred.pit_now_delta_s = 1.4;
+  pred.undercut_threat = 0.2;
+  pred.undercut_chance = 0.1;
+  pred.mode_reason = "on plan: stop lap 26 for HARD";
+  pred.confidence = 0.7;
+  std::vector<std::vector<std::uint8_t>> envelopes;
+  for (const Output& o : {Output(snap), Output(pred)}) {
+    auto b = codec.encode("2023_01_bahrain_race", o);
+    envelopes.emplace_back(b.begin(), b.end());
+  }
+  std::size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    auto r = codec.render(envelopes[i], encoding);
+    bytes += r->value.size();
+    benchmark::DoNotOptimize(r);
+    i ^= 1;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["bytes_per_record"] = static_cast<double>(bytes) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_RenderOutput)->Arg(0)->Arg(1)->ArgName("json");
+
 // The "decode + per-sample state update" path: Processor::process for every
 // record of `sessions` concurrent races (99 % of records are samples), outputs
 // encoded and handed to an in-memory publisher. One iteration = one record.

@@ -130,6 +130,9 @@ row("decode one record, FlatBuffers (verify + decode)", stream, "BM_DecodeFlatBu
     f"{fb.get('bytes_per_record', 0):.0f} B/record, errors {fb.get('errors', 0):.0f}")
 row("decode one record, JSON form", stream, "BM_DecodeJson",
     f"{js.get('bytes_per_record', 0):.0f} B/record, errors {js.get('errors', 0):.0f}")
+for enc, name in (("FlatBuffers (verify, as is)", "BM_RenderOutput/json:0"), ("JSON form", "BM_RenderOutput/json:1")):
+    row(f"render one output record, {enc}", stream, name,
+        f"{stream.get(name, {}).get('bytes_per_record', 0):.0f} B/record; [output] encoding (docs/wire-contract.md)")
 p1 = row("**decode + per-sample state update** (Processor, 1 session)", stream, "BM_ProcessorPerRecord/sessions:1",
          "all records of a race, {:.1%} samples; outputs encoded; in-memory publisher".format(
              stream.get("BM_ProcessorPerRecord/sessions:1", {}).get("sample_share", 0)))

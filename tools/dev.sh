@@ -22,6 +22,7 @@ PACKAGES=(
   libspdlog-dev prometheus-cpp-dev libxgboost-dev xgboost libgtest-dev libbenchmark-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   kcat openjdk-17-jre-headless maven curl ccache
+  python3-venv nodejs
 )
 
 log() { echo "dev.sh: $*" >&2; }
@@ -31,6 +32,9 @@ deps() {
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # npm (the examples' tests): Debian's package, unless nodejs already brings its own (NodeSource's
+  # nodejs includes npm and conflicts with Debian's npm package).
+  command -v npm >/dev/null || missing+=(npm)
   if ((${#missing[@]})); then
     log "installing: ${missing[*]}"
     local sudo=""

@@ -1,5 +1,5 @@
 // `boxcall inspect`: records of a recording or a Kafka topic as JSON lines
-// (FlatBuffers rendered by the codec), filtered by session and car.
+// (FlatBuffers or JSON values rendered by the codec), filtered by session and car.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -86,6 +86,12 @@ class Printer {
     bool is_envelope = false;
     if (r.value) {
       auto json = codec_.to_json(stream::as_bytes(std::string_view(*r.value)));
+      if (!json.ok()) {
+        // A topic in the JSON encoding: parsed against the schema, printed in the same canonical form.
+        if (auto fb = codec_.from_json(*r.value); fb.ok()) {
+          json = codec_.to_json(stream::as_bytes(std::span<const std::uint8_t>(fb.value())));
+        }
+      }
       if (json.ok()) {
         rendered = std::move(json.value());
         is_envelope = true;
@@ -173,7 +179,8 @@ void register_inspect(CLI::App& app, std::function<int()>& run) {
   auto* cmd = app.add_subcommand(
       "inspect",
       "Print records of a recording or of Kafka topics as JSON lines: topic, partition, offset, timestamp,\n"
-      "key, headers and the record (boxcall's FlatBuffers JSON form; other values as text).");
+      "key, headers and the record (boxcall's JSON form, whether the value is a FlatBuffer or JSON;\n"
+      "other values as text).");
   cmd->add_option("-r,--recording", a->recording, "Recording file (boxcall record, boxcall synth --out)");
   cmd->add_option("-b,--brokers", a->brokers, "Kafka bootstrap servers (reads --topic from the beginning to its end)");
   cmd->add_option("-t,--topic", a->topics, "Topic (repeatable); with --recording: only these topics");

@@ -39,7 +39,19 @@ struct RunArgs {
   int partitions = 4;
   std::optional<std::string> models;
   bool no_models = false;
+  std::optional<std::string> output_encoding;
 };
+
+/// The command that prints the predictions readably, for the start-up hint.
+std::string read_predictions_hint(const stream::StreamConfig& c) {
+  if (c.output.predictions == stream::OutputEncoding::Json) {
+    return "kcat -b " + c.brokers + " -C -t " + c.topics.predictions;
+  }
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return (ec ? std::string("boxcall") : self.string()) + " inspect --brokers " + c.brokers + " --topic " +
+         c.topics.predictions + " --follow";
+}
 
 void setup_logging(const stream::StreamConfig& c) {
   // Logs go to stderr so that --print keeps stdout for outputs only.
@@ -64,6 +76,7 @@ int run_job(const RunArgs& a) {
   if (a.log_format) sc.log_format = *a.log_format;
   if (a.log_level) sc.log_level = *a.log_level;
   stream::apply_kafka_overrides(a.kafka_overrides, sc);
+  if (a.output_encoding) sc.output.set_all(stream::parse_output_encoding(*a.output_encoding, "--output-encoding"));
   if (a.models) config.models.dir = *a.models;
   if (a.no_models) config.models.enabled = false;
   validate(config);
@@ -88,8 +101,11 @@ int run_job(const RunArgs& a) {
     sc.brokers = embedded->bootstrap();
     // The mock cluster waits 3 s before the first group join unless told otherwise.
     sc.kafka_consumer.emplace("session.timeout.ms", "6000");
-    spdlog::info("embedded Kafka (librdkafka mock cluster) at {}  -- attach with: kcat -b {} -C -t {}", sc.brokers,
-                 sc.brokers, sc.topics.features);
+    spdlog::info("embedded Kafka (librdkafka mock cluster) at {}", sc.brokers);
+    spdlog::info("see the predictions as they come: {}", read_predictions_hint(sc));
+    spdlog::info(
+        "read them from Python or TypeScript: examples/README.md (headers and encodings: "
+        "docs/wire-contract.md)");
   }
 
   stream::StreamMetrics metrics;
@@ -166,6 +182,9 @@ void register_run(CLI::App& app, std::function<int()>& run) {
   cmd->add_flag("--no-models", args->no_models,
                 "Run without models: no strategy predictions (alerts still run), or the rules of "
                 "models.fallback = \"rules\"");
+  cmd->add_option("--output-encoding", args->output_encoding,
+                  "Encoding of the features, predictions and alerts topics: flatbuffers (default) or json\n"
+                  "(overrides [output] in --config; every record says which in its content-type header)");
   cmd->add_option("--sessions", args->sessions, "Embedded mode: number of synthetic sessions (default 1)");
   cmd->add_option("--speed", args->speed, "Embedded mode: synthetic race speed-up over real time (default 10; 0 max)");
   cmd->add_option("--seed", args->seed, "Embedded mode: synthetic race seed (default 1)");

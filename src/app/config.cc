@@ -156,6 +156,20 @@ Option number(std::string section, std::string key, std::string help, double lo,
 }
 
 template <typename Get>
+Option encoding(std::string section, std::string key, std::string help, Get get) {
+  return Option{std::move(section),
+                std::move(key),
+                "\"flatbuffers\" | \"json\"",
+                std::move(help),
+                [get](Config& c, const toml::node& n, const std::string& where) {
+                  auto s = n.value<std::string>();
+                  if (!s) throw ConfigError(where + ": expected a string");
+                  get(c) = stream::parse_output_encoding(*s, where);
+                },
+                [get](const Config& c) { return quote(std::string(stream::to_string(get(const_cast<Config&>(c))))); }};
+}
+
+template <typename Get>
 Option boolean(std::string section, std::string key, std::string help, Get get) {
   return Option{std::move(section),
                 std::move(key),
@@ -200,6 +214,9 @@ const std::vector<Section>& sections() {
   static const std::vector<Section> all{
       {"kafka", "The cluster, the consumer group and librdkafka properties."},
       {"topics", "Topic names (docs/wire-contract.md)."},
+      {"output",
+       "How output records are written; every record says which in its content-type header "
+       "(docs/wire-contract.md, \"Reading boxcall's outputs\"). Dead letters keep the input bytes as received."},
       {"watermark",
        "Event time: ordering, lateness and the bounds on impossible timestamps "
        "(docs/operations.md, \"Event time and watermarks\")."},
@@ -259,6 +276,19 @@ const std::vector<Option>& options() {
       text(
           "topics", "dead_letter", "Output: input records that could not be used, with the reason in headers.",
           [](Config & c) -> auto& { return c.stream.topics.dead_letter; }),
+      // [output]: `encoding` first (table order), then the per-topic keys override it.
+      encoding(
+          "output", "encoding", "Every output topic: the Envelope FlatBuffer, or its JSON form.",
+          [](Config & c) -> auto& { return c.stream.output.features; }),
+      encoding(
+          "output", "features_encoding", "The features topic (overrides `encoding`).",
+          [](Config & c) -> auto& { return c.stream.output.features; }),
+      encoding(
+          "output", "predictions_encoding", "The predictions topic (overrides `encoding`).",
+          [](Config & c) -> auto& { return c.stream.output.predictions; }),
+      encoding(
+          "output", "alerts_encoding", "The alerts topic (overrides `encoding`).",
+          [](Config & c) -> auto& { return c.stream.output.alerts; }),
       // [watermark]
       duration(
           "watermark", "max_out_of_orderness",
@@ -500,14 +530,21 @@ void load_toml(const std::string& path, Config& c) {
     }
     for (const auto& [kk, node] : *table) {
       const std::string key(kk.str());
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
       const std::string where = path + ": " + section + "." + key;
-      auto it = std::find_if(options().begin(), options().end(),
-                             [&](const Option& o) { return o.section == section && o.key == key; });
-      if (it == options().end()) {
-        throw ConfigError(where + ": unknown key in [" + section + "]" + suggestion(key, keys) +
-                          " (see docs/configuration.md)");
+      if (section == "output" && key == "dead_letter_encoding") {
+        throw ConfigError(where + ": dead letters keep the rejected input bytes as received; they have no encoding");
       }
-      it->set(c, node, where);
+      throw ConfigError(where + ": unknown key in [" + section + "]" + suggestion(key, keys) +
+                        " (see docs/configuration.md)");
+    }
+    // In the table's order, whatever the file's: general keys before the ones that refine them.
+    for (const auto& o : options()) {
+      if (o.section != section) continue;
+      const auto* node = table->get(o.key);
+      if (!node) continue;
+      o.set(c, *node, path + ": " + section + "." + o.key);
+      if (section == "output" && o.key == "encoding") c.stream.output.set_all(c.stream.output.features);
     }
   }
 }

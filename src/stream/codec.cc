@@ -2,6 +2,7 @@
 
 #include <flatbuffers/idl.h>
 
+#include <optional>
 #include <type_traits>
 
 #include "boxcall/schema/boxcall_generated.h"
@@ -14,6 +15,7 @@ namespace fb = flatbuffers;
 namespace {
 
 constexpr std::uint16_t kSchemaVersion = 1;
+static_assert(kSchemaVersion == kWireSchemaVersion, "output_encoding.h names the schema version in headers");
 
 template <typename T>
 std::optional<T> opt(fb::Optional<T> v) {
@@ -276,6 +278,7 @@ struct Codec::Impl {
   fb::FlatBufferBuilder builder{1024};
   fb::Parser parser;
   std::string json_scratch;
+  std::string rendered;  // render()'s JSON buffer, reused
 
   Impl() {
     parser.opts.strict_json = true;
@@ -300,6 +303,21 @@ struct Codec::Impl {
     if (reinterpret_cast<std::uintptr_t>(data) % kMaxScalarAlign == 0) return data;
     aligned_scratch.assign(data, data + size);
     return aligned_scratch.data();
+  }
+
+  /// The JSON form of a verified Envelope into `json` (replaced; one line, no trailing newline).
+  std::optional<Error> render_json(std::span<const std::byte> flatbuffer, std::string& json) {
+    const auto* data = aligned(reinterpret_cast<const std::uint8_t*>(flatbuffer.data()), flatbuffer.size());
+    fb::Verifier verifier(data, flatbuffer.size());
+    if (!w::VerifyEnvelopeBuffer(verifier)) {
+      return Error{Reason::MalformedFlatbuffer, "FlatBuffers verifier rejected the Envelope"};
+    }
+    json.clear();
+    if (!fb::GenerateText(parser, data, &json)) {
+      return Error{Reason::MalformedFlatbuffer, "cannot render the Envelope as JSON"};
+    }
+    while (!json.empty() && (json.back() == '\n' || json.back() == ' ')) json.pop_back();
+    return std::nullopt;
   }
 
   Result<const std::uint8_t*> parse_json(std::string_view json, std::size_t& size) {
@@ -369,17 +387,22 @@ std::span<const std::uint8_t> Codec::encode(std::string_view session, const Outp
 }
 
 Result<std::string> Codec::to_json(std::span<const std::byte> flatbuffer) {
-  const auto* data = impl_->aligned(reinterpret_cast<const std::uint8_t*>(flatbuffer.data()), flatbuffer.size());
-  fb::Verifier verifier(data, flatbuffer.size());
-  if (!w::VerifyEnvelopeBuffer(verifier)) {
-    return Error{Reason::MalformedFlatbuffer, "FlatBuffers verifier rejected the Envelope"};
-  }
   std::string json;
-  if (!fb::GenerateText(impl_->parser, data, &json)) {
-    return Error{Reason::MalformedFlatbuffer, "cannot render the Envelope as JSON"};
-  }
-  while (!json.empty() && (json.back() == '\n' || json.back() == ' ')) json.pop_back();
+  if (auto err = impl_->render_json(flatbuffer, json)) return std::move(*err);
   return json;
+}
+
+Result<RenderedOutput> Codec::render(std::span<const std::uint8_t> envelope, OutputEncoding encoding) {
+  if (encoding == OutputEncoding::Json) {
+    if (auto err = impl_->render_json(std::as_bytes(envelope), impl_->rendered)) return std::move(*err);
+    envelope = {reinterpret_cast<const std::uint8_t*>(impl_->rendered.data()), impl_->rendered.size()};
+  } else {
+    fb::Verifier verifier(envelope.data(), envelope.size());
+    if (!w::VerifyEnvelopeBuffer(verifier)) {
+      return Error{Reason::MalformedFlatbuffer, "FlatBuffers verifier rejected the Envelope"};
+    }
+  }
+  return RenderedOutput{envelope, content_type(encoding), kSchemaVersionText};
 }
 
 Result<std::vector<std::uint8_t>> Codec::from_json(std::string_view json) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "stream/output_encoding.h"
 #include "stream/processor.h"
 
 namespace boxcall::stream {
@@ -29,6 +30,8 @@ struct StreamConfig {
   std::string brokers;
   std::string group_id = "boxcall";
   TopicNames topics;
+  /// Encoding of the features, predictions and alerts topics ([output]).
+  OutputEncodings output;
   ProcessorConfig processor;
   std::chrono::milliseconds commit_interval{1000};
   std::chrono::milliseconds startup_timeout{10000};

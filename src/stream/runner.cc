@@ -162,6 +162,7 @@ struct Runner::Impl final : Publisher, FlowControl {
   std::unique_ptr<Processor> processor;
   std::unique_ptr<CrashMarker> crash_marker;
   Codec print_codec;
+  Codec output_codec;  // renders outputs in their topic's encoding
   const RunOptions* options = nullptr;
   bool stopping = false;
   bool delivery_failed = false;
@@ -232,7 +233,16 @@ struct Runner::Impl final : Publisher, FlowControl {
 
   void publish(OutputTopic topic, std::string_view key, std::span<const std::uint8_t> value, std::shared_ptr<Pin> pin,
                std::int64_t input_timestamp_ms) override {
-    produce(topic, key, std::as_bytes(value), {},
+    // The topic's encoding ([output]) and the headers that name it (output_encoding.h).
+    auto rendered = output_codec.render(value, config.output.of(topic));
+    if (!rendered) {
+      spdlog::error("cannot encode an output for {}: {}", to_string(topic), rendered.error().detail);
+      fail_delivery(std::move(pin));
+      return;
+    }
+    const std::array<Header, 2> headers{
+        {{kContentTypeHeader, rendered->content_type}, {kSchemaVersionHeader, rendered->schema_version}}};
+    produce(topic, key, std::as_bytes(rendered->value), headers,
             std::make_unique<InFlight>(InFlight{std::move(pin), topic, clock.now(), input_timestamp_ms}));
   }
 
@@ -287,6 +297,8 @@ struct Runner::Impl final : Publisher, FlowControl {
     if (self->options && self->options->on_output) {
       if (inflight->topic == OutputTopic::DeadLetter) {
         self->options->on_output(inflight->topic, describe_dead_letter(msg));
+      } else if (self->config.output.of(inflight->topic) == OutputEncoding::Json) {
+        self->options->on_output(inflight->topic, {static_cast<const char*>(msg->payload), msg->len});
       } else {
         auto json = self->print_codec.to_json({static_cast<const std::byte*>(msg->payload), msg->len});
         if (json) self->options->on_output(inflight->topic, json.value());

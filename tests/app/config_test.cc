@@ -110,6 +110,35 @@ TEST(Config, BadConfigurationFailsWithOneClearLine) {
   EXPECT_THROW(stream::apply_kafka_overrides({"no-equals-sign"}, dup.stream), ConfigError);
 }
 
+TEST(Config, OutputSectionSetsEveryTopicThenPerTopicKeysOverride) {
+  // The per-topic key comes first in the file: `encoding` must not override it.
+  auto path = write_temp("[output]\npredictions_encoding = \"flatbuffers\"\nencoding = \"json\"\n");
+  Config c;
+  load_toml(path, c);
+  std::remove(path.c_str());
+  using stream::OutputEncoding;
+  EXPECT_EQ(c.stream.output.features, OutputEncoding::Json);
+  EXPECT_EQ(c.stream.output.predictions, OutputEncoding::FlatBuffers);
+  EXPECT_EQ(c.stream.output.alerts, OutputEncoding::Json);
+  EXPECT_EQ(c.stream.output.of(stream::OutputTopic::DeadLetter), OutputEncoding::FlatBuffers)
+      << "dead letters are never re-encoded";
+  validate(c);
+}
+
+TEST(Config, BadOutputEncodingsFailAtStartWithOneLine) {
+  auto expect_one_line = [](const std::string& msg, std::initializer_list<const char*> parts) {
+    EXPECT_FALSE(msg.empty()) << "expected a ConfigError";
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  };
+  expect_one_line(error_of("[output]\nencoding = \"protobuf\"\n"),
+                  {"output.encoding", "'protobuf'", "flatbuffers or json"});
+  expect_one_line(error_of("[output]\nalerts_encoding = \"JSON\"\n"), {"output.alerts_encoding", "'JSON'"});
+  expect_one_line(error_of("[output]\npredictions = \"json\"\n"), {"output.predictions", "unknown key"});
+  expect_one_line(error_of("[output]\ndead_letter_encoding = \"json\"\n"), {"dead letters keep", "as received"});
+  expect_one_line(error_of("[output]\nencoding = 1\n"), {"output.encoding", "expected a string"});
+}
+
 // The reference and the example are generated from the option table: the files
 // in the repository must be what the code generates (regenerate, do not edit).
 TEST(Config, ReferenceAndExampleInTheRepositoryAreWhatTheCodeGenerates) {
