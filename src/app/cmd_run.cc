@@ -86,6 +86,13 @@ int run_job(const RunArgs& a) {
   if (a.speed < 0) throw ConfigError("--speed must be >= 0 (0: as fast as possible)");
   if (a.partitions < 1 || a.partitions > 1000) throw ConfigError("--partitions must be 1-1000");
   setup_logging(sc);
+  stream::StreamMetrics metrics;
+  std::unique_ptr<stream::MetricsServer> metrics_server;
+  if (!sc.metrics_address.empty()) {
+    metrics_server = std::make_unique<stream::MetricsServer>(sc.metrics_address, metrics.registry_ptr());
+    spdlog::info("metrics on http://{}:{}/metrics", sc.metrics_address.substr(0, sc.metrics_address.rfind(':')),
+                 metrics_server->port());
+  }
   auto models = std::make_shared<ModelSetup>(config.models);
   spdlog::info("strategy: {}", models->describe());
   LivePipelineFactory sessions(config.features, config.strategy, models);
@@ -106,14 +113,6 @@ int run_job(const RunArgs& a) {
     spdlog::info(
         "read them from Python or TypeScript: examples/README.md (headers and encodings: "
         "docs/wire-contract.md)");
-  }
-
-  stream::StreamMetrics metrics;
-  std::unique_ptr<stream::MetricsServer> metrics_server;
-  if (!sc.metrics_address.empty()) {
-    metrics_server = std::make_unique<stream::MetricsServer>(sc.metrics_address, metrics.registry_ptr());
-    spdlog::info("metrics on http://{}:{}/metrics", sc.metrics_address.substr(0, sc.metrics_address.rfind(':')),
-                 metrics_server->port());
   }
 
   stream::Runner runner(sc, metrics, sessions);

@@ -312,6 +312,11 @@ const std::vector<Option>& options() {
           "producers that batch the two topics far apart.",
           [](Config & c) -> auto& { return c.stream.processor.input_idle; }),
       duration(
+          "watermark", "recovery_idle",
+          "After a lost broker connection, an input read to its end does not count as idle for this long: "
+          "producers catch up in bursts, one topic before the other.",
+          [](Config & c) -> auto& { return c.stream.processor.recovery_idle; }),
+      duration(
           "watermark", "max_event_time_step",
           "A record more than this far ahead of the newest event time of its session is held until the next "
           "record of its input confirms the jump; unconfirmed, it is dead-lettered (event_time_out_of_range).",

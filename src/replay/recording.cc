@@ -77,12 +77,19 @@ std::uint32_t crc_of(std::string_view s) {
 
 }  // namespace
 
-struct RecordingWriter::File {
+/// The gzip handle's one owner: closed however the owner goes (a constructor
+/// that throws included).
+struct GzFile {
   gzFile gz = nullptr;
+  GzFile() = default;
+  GzFile(const GzFile&) = delete;
+  GzFile& operator=(const GzFile&) = delete;
+  ~GzFile() {
+    if (gz) gzclose(gz);
+  }
 };
-struct RecordingReader::File {
-  gzFile gz = nullptr;
-};
+struct RecordingWriter::File : GzFile {};
+struct RecordingReader::File : GzFile {};
 
 RecordingWriter::RecordingWriter(const std::filesystem::path& path, RecordingWriterOptions options)
     : file_(std::make_unique<File>()), path_(path) {
@@ -181,9 +188,7 @@ RecordingReader::RecordingReader(const std::filesystem::path& path) : file_(std:
   pos_ = kHeaderSize;
 }
 
-RecordingReader::~RecordingReader() {
-  if (file_ && file_->gz) gzclose(file_->gz);
-}
+RecordingReader::~RecordingReader() = default;
 
 void RecordingReader::fail(const std::string& what) const {
   throw ConfigError("recording " + path_.string() + " at byte " + std::to_string(pos_) + ": " + what);

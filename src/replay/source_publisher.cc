@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "replay/recording.h"
+#include "sources/window.h"
 #include "stream/codec.h"
 #include "stream/kafka.h"
 
@@ -143,10 +144,6 @@ class Pacer {
   std::uint64_t records_ = 0, bytes_ = 0;
 };
 
-TimeNs session_time(const Input& in) {
-  return std::visit([](const auto& r) { return r.session_time_ns; }, in);
-}
-
 /// The event-time merge of the sources with the window, limit and stop
 /// options applied. `emit(session, input)` publishes one record,
 /// `emit_dead(dead_letter)` one rejected line; `idle()` runs while waiting.
@@ -158,22 +155,15 @@ void merge_sources(std::vector<std::unique_ptr<sources::RecordSource>>& srcs, co
     for (const auto& d : *o.dead_letters) emit_dead(d);
     o.dead_letters->clear();
   };
+  if (o.from_ns || o.to_ns) {
+    for (auto& src : srcs) src = std::make_unique<sources::WindowSource>(std::move(src), o.from_ns, o.to_ns);
+  }
   std::vector<std::optional<Input>> pending(srcs.size());
   std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
   auto advance = [&](std::size_t i) {
-    while (true) {
-      pending[i] = srcs[i]->next();
-      drain_dead();
-      if (!pending[i]) return;
-      const TimeNs st = session_time(*pending[i]);
-      if (o.to_ns && st > *o.to_ns) {  // sources are in time order: this one is done
-        pending[i].reset();
-        return;
-      }
-      if (o.from_ns && st < *o.from_ns) continue;
-      heads.push({event_time(*pending[i]), i});
-      return;
-    }
+    pending[i] = srcs[i]->next();
+    drain_dead();
+    if (pending[i]) heads.push({event_time(*pending[i]), i});
   };
   for (std::size_t i = 0; i < srcs.size(); ++i) advance(i);
   const std::function<void()> idle_fn = idle;

@@ -10,19 +10,16 @@ namespace boxcall::stream {
 
 KafkaConf::KafkaConf() : conf_(rd_kafka_conf_new()) {}
 
-bool secret_property(std::string_view name) {
-  for (std::string_view word : {"password", "secret", "ssl.key.", "keystore", "oauthbearer.config", "sasl.jaas"}) {
-    if (name.find(word) != std::string_view::npos) return true;
-  }
-  return false;
-}
-
 KafkaConf& KafkaConf::set(const std::string& key, const std::string& value) {
   char err[512];
   if (rd_kafka_conf_set(conf_.get(), key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-    // librdkafka's message may quote the value: for a secret, say only which property.
-    if (secret_property(key)) throw ConfigError("librdkafka property " + key + ": invalid value (not shown: a secret)");
-    throw ConfigError("librdkafka property " + key + "=" + value + ": " + err);
+    // Values are never echoed: a misspelled "sasl.pasword" carries a password too.
+    std::string why = err;
+    if (!value.empty()) {
+      for (auto at = why.find(value); at != std::string::npos; at = why.find(value, at + 3))
+        why.replace(at, value.size(), "***");
+    }
+    throw ConfigError("librdkafka property " + key + " (value not shown): " + why);
   }
   return *this;
 }

@@ -115,10 +115,6 @@ class Consumer {
   bool closed_ = false;
 };
 
-/// True for librdkafka properties whose values are secrets (passwords, keys):
-/// never logged, never echoed in errors.
-[[nodiscard]] bool secret_property(std::string_view name);
-
 /// librdkafka's in-process mock cluster: a real Kafka-protocol server on
 /// loopback for the embedded default and fast tests (no transactions
 /// enforcement, ~5 MiB retention: see docs/operations.md).

@@ -339,6 +339,8 @@ void Processor::admit(Session& s, const RecordRef& rec, Input&& input) {
                                                  span_text(ns(config_.allowed_lateness)) + ")"});
     }
     metrics_.late_accepted();
+    spdlog::debug("session {}: late {} record {} ms behind ({} {}@{}), buffered {}", s.id, to_string(rec.topic),
+                  behind / 1'000'000, to_string(rec.topic), rec.partition, rec.offset, s.buffer.size());
     return apply(s, input, /*late=*/true, rec);
   }
   s.newest[ti] = std::max(s.newest[ti], t);
@@ -375,7 +377,10 @@ bool Processor::input_idle(const Session& s, std::size_t ti) const {
   if (partition) {
     const Key key{input_topic(ti), *partition};
     if (!read_to_end(key)) return false;
-    if (auto it = ends_.find(key); it != ends_.end()) since = std::max(since, it->second.known_since);
+    if (auto it = ends_.find(key); it != ends_.end()) {
+      since = std::max(since, it->second.known_since);
+      if (clock_.now() < it->second.idle_not_before) return false;
+    }
   }
   return clock_.now() - since >= config_.input_idle;
 }
@@ -480,10 +485,13 @@ void Processor::high_watermark(InputTopic topic, std::int32_t partition, std::in
   PartitionEnd& end = it->second;
   const bool changed = end.high_watermark != offset;
   end.high_watermark = offset;
-  if (!end.known && (fresh || changed)) {
-    end.known = true;
-    end.known_since = clock_.now();
-  }
+  if (!end.known && (fresh || changed)) end_known(end);
+}
+
+void Processor::end_known(PartitionEnd& end) {
+  end.known = true;
+  end.known_since = clock_.now();
+  end.idle_not_before = end.known_since + config_.recovery_idle;
 }
 
 void Processor::partition_eof(InputTopic topic, std::int32_t partition, std::int64_t offset) {
@@ -491,10 +499,7 @@ void Processor::partition_eof(InputTopic topic, std::int32_t partition, std::int
     PartitionEnd& end = it->second;
     end.at_eof = true;
     end.eof_offset = std::max(end.eof_offset, offset);
-    if (!end.known) {
-      end.known = true;
-      end.known_since = clock_.now();
-    }
+    if (!end.known) end_known(end);
   }
   for (auto& [id, s] : sessions_) {
     if (!s->buffer.empty() && (s->partition[0] == partition || s->partition[1] == partition)) {
@@ -582,10 +587,6 @@ void Processor::tick() {
   metrics_.set_buffered_records(static_cast<double>(buffered));
   metrics_.set_paused_partitions(static_cast<double>(pause_requests_.size()));
   factory_.on_tick(now);
-}
-
-void Processor::drain() {
-  for (auto& [id, s] : sessions_) release(*s, /*flush_all=*/true);
 }
 
 void Processor::evict(SessionMap::iterator it) {

@@ -66,6 +66,9 @@ struct ProcessorConfig {
   /// wait for a sparse input (timing) while protecting order against producers
   /// that batch the two topics apart.
   std::chrono::milliseconds input_idle{100};
+  /// After a lost broker connection an input read to its end is not idle for
+  /// this long: producers catch up in bursts, one topic before the other.
+  std::chrono::milliseconds recovery_idle{5000};
   /// A timing record of a car is released once the car's telemetry has passed
   /// it, or once the session's telemetry is this far past it (a car whose
   /// telemetry stopped; sessions without telemetry are not held).
@@ -204,8 +207,6 @@ class Processor {
   /// Periodic work (processing time): idle flushes, session eviction, gauges,
   /// the handlers' processing-time checks.
   void tick();
-  /// Releases everything buffered (shutdown drain).
-  void drain();
 
   /// Positions at which boxcall crashed before (a crash marker): each is
   /// dead-lettered with `processing_crashed` when consumed again, not processed.
@@ -265,8 +266,11 @@ class Processor {
     /// False after a lost connection until fresh evidence (EOF, a changed or queried high watermark).
     bool known = true;
     std::chrono::steady_clock::time_point known_since{};
+    /// After a lost connection: the input is not idle before this (recovery_idle).
+    std::chrono::steady_clock::time_point idle_not_before{};
   };
   std::map<Key, PartitionEnd> ends_;
+  void end_known(PartitionEnd& end);
   /// Partitions paused for backpressure -> sessions that asked.
   std::map<Key, int> pause_requests_;
 

@@ -582,7 +582,7 @@ struct Runner::Impl final : Publisher, FlowControl {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (!ec) {
-        spdlog::info("signal {}: draining", sig);
+        spdlog::info("signal {}: stopping", sig);
         begin_shutdown();
       }
     });
@@ -605,12 +605,13 @@ struct Runner::Impl final : Publisher, FlowControl {
 
     io.run();
 
-    // Drain: release what the reorder buffers hold, wait for every output to be
-    // acknowledged, then commit what is safe.
+    // Stop: wait for every output to be acknowledged, then commit what is safe.
+    // Records still held in reorder buffers are not forced out (their outputs
+    // would depend on when the stop came); their offsets stay uncommitted and a
+    // restart reads them again.
     rd_kafka_queue_io_event_enable(consumer_queue.get(), -1, nullptr, 0);
     rd_kafka_queue_io_event_enable(producer_queue.get(), -1, nullptr, 0);
     end_query.reset();
-    processor->drain();
     if (producer->flush(config.shutdown_timeout)) {
       spdlog::error("shutdown: {} output(s) not acknowledged within {} ms; their offsets stay uncommitted",
                     producer->in_flight(), config.shutdown_timeout.count());
@@ -620,7 +621,7 @@ struct Runner::Impl final : Publisher, FlowControl {
     consumer_queue.reset();
     producer_queue.reset();
     consumer->close(config.shutdown_timeout);
-    log_status();
+    if (exit_code != 2) log_status();  // a configuration error stays one line
     if (delivery_failed && exit_code == 0) exit_code = 1;
     return exit_code;
   }

@@ -2,8 +2,9 @@
 /// The live event loop: a librdkafka consumer and producer driven by one
 /// Boost.Asio io_context thread. librdkafka's queues signal a pipe when they
 /// become non-empty, so the loop sleeps until there is work (no polling
-/// timer on the data path). SIGINT/SIGTERM (or --duration) drain the
-/// reorder buffers, flush the producer, commit, and return exit code 0.
+/// timer on the data path). SIGINT/SIGTERM (or --duration) stop consuming,
+/// wait for every output to be acknowledged, commit what is safe and return
+/// exit code 0; what reorder buffers still hold is read again after a restart.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -41,7 +42,7 @@ class Runner {
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  /// Runs until stopped. Returns the process exit code (0: clean drain).
+  /// Runs until stopped. Returns the process exit code (0: a clean stop).
   int run(const RunOptions& options);
 
  private:

@@ -52,6 +52,34 @@ struct CollectingSink final : OutputSink {
   }
 };
 
+/// The race with two samples whose event time is impossible (issue 8): one in
+/// 2099, one 3 h ahead of its session, injected mid-race. Each must become a
+/// dead letter and change nothing else.
+class WildTimestamps final : public sources::RecordSource {
+ public:
+  explicit WildTimestamps(std::unique_ptr<sources::RecordSource> inner) : inner_(std::move(inner)) {}
+  const std::string& session_id() const override { return inner_->session_id(); }
+  std::optional<Input> next() override {
+    if (++n_ == kAt || n_ == kAt + 1000) {
+      if (auto* s = std::get_if<TelemetrySample>(&last_)) {
+        TelemetrySample wild = *s;
+        wild.event_time_ns = n_ == kAt ? 4'070'908'800LL * kNsPerSecond  // 2099-01-01
+                                       : s->event_time_ns + 3 * 3600 * kNsPerSecond;
+        return Input(wild);
+      }
+    }
+    auto r = inner_->next();
+    if (r) last_ = *r;
+    return r;
+  }
+
+ private:
+  static constexpr std::uint64_t kAt = 300'000;  // mid-race
+  std::unique_ptr<sources::RecordSource> inner_;
+  Input last_;
+  std::uint64_t n_ = 0;
+};
+
 std::map<std::int64_t, std::int64_t> committed_offsets(const std::string& group, const std::string& topic,
                                                        int partitions) {
   stream::KafkaConf conf;
@@ -68,7 +96,8 @@ std::map<std::int64_t, std::int64_t> committed_offsets(const std::string& group,
 TEST(BahrainThroughKafka, EveryCarEveryLapNothingLostSameValuesAsOffline) {
   const auto topics = itest::fresh_topics("bahrain", 2);
   std::vector<std::unique_ptr<sources::RecordSource>> srcs;
-  srcs.push_back(std::make_unique<sources::FastF1Reader>(sources::FastF1Paths::from_export_dir(kRace)));
+  srcs.push_back(std::make_unique<WildTimestamps>(
+      std::make_unique<sources::FastF1Reader>(sources::FastF1Paths::from_export_dir(kRace))));
   const std::string session = srcs.front()->session_id();
   auto published = replay::publish_sources(std::move(srcs), itest::broker(), topics, {});
   ASSERT_EQ(published.failed, 0U);
@@ -97,6 +126,12 @@ TEST(BahrainThroughKafka, EveryCarEveryLapNothingLostSameValuesAsOffline) {
   EXPECT_EQ(metrics.applied_count() + metrics.duplicate_count() + metrics.dead_letter_total(), in);
   const auto dead = itest::read_topic(topics.dead_letter);
   EXPECT_EQ(static_cast<double>(dead.size()), metrics.dead_letter_total());
+  // The two wild timestamps, and the race's own bad samples (gear codes out of range), nothing else.
+  std::map<std::string, int> reasons;
+  for (const auto& d : dead) ++reasons[d.headers.at("boxcall.reason")];
+  EXPECT_EQ(reasons["event_time_out_of_range"], 2);
+  EXPECT_EQ(reasons.size(), 2U);
+  EXPECT_EQ(metrics.late_accepted_count(), 0);
   EXPECT_EQ(metrics.duplicate_count(), 0) << "the recorded race has no duplicate samples";
 
   // Outputs: one LapFeatures per laps.csv row, for every car, plus rolling snapshots.
@@ -130,7 +165,9 @@ TEST(BahrainThroughKafka, EveryCarEveryLapNothingLostSameValuesAsOffline) {
   sources::FastF1Reader offline(sources::FastF1Paths::from_export_dir(kRace));
   features::FeatureHandler engine(config.features);
   CollectingSink sink;
-  (void)sources::drive(offline, engine, sink);
+  const auto drove = sources::drive(offline, engine, sink);
+  EXPECT_EQ(reasons["out_of_range"], static_cast<int>(drove.invalid));
+  EXPECT_EQ(drove.rejected, 0U);
   ASSERT_EQ(sink.laps.size(), live.size());
   int mismatches = 0;
   for (const auto& lap : sink.laps) {

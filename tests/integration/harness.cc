@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <signal.h>
+#include <stdlib.h>
+
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -24,7 +28,7 @@ std::string broker() {
   return address;
 }
 
-stream::TopicNames fresh_topics(const std::string& test_name, int partitions) {
+stream::TopicNames fresh_topics(const std::string& test_name, int partitions, const std::string& bootstrap) {
   std::random_device rd;
   const std::string suffix = test_name + "-" + std::to_string(rd() % 1000000000);
   stream::TopicNames t;
@@ -35,7 +39,7 @@ stream::TopicNames fresh_topics(const std::string& test_name, int partitions) {
   t.alerts = "alerts-" + suffix;
   t.dead_letter = "dead-letter-" + suffix;
   stream::KafkaConf conf;
-  conf.set("bootstrap.servers", broker());
+  conf.set("bootstrap.servers", bootstrap.empty() ? broker() : bootstrap);
   auto admin = conf.create(RD_KAFKA_PRODUCER);
   stream::create_topics(admin.get(),
                         {{t.telemetry, partitions},
@@ -48,9 +52,9 @@ stream::TopicNames fresh_topics(const std::string& test_name, int partitions) {
   return t;
 }
 
-app::Config test_config(const stream::TopicNames& topics) {
+app::Config test_config(const stream::TopicNames& topics, const std::string& bootstrap) {
   app::Config c;
-  c.stream.brokers = broker();
+  c.stream.brokers = bootstrap.empty() ? broker() : bootstrap;
   c.stream.group_id = "boxcall-" + topics.telemetry;
   c.stream.topics = topics;
   c.stream.metrics_address.clear();
@@ -70,9 +74,9 @@ bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds 
   return true;
 }
 
-std::vector<Record> read_topic(const std::string& topic, std::chrono::seconds timeout) {
+std::vector<Record> read_topic(const std::string& topic, std::chrono::seconds timeout, const std::string& bootstrap) {
   stream::KafkaConf conf;
-  conf.set("bootstrap.servers", broker()).set("group.id", "reader-" + topic);
+  conf.set("bootstrap.servers", bootstrap.empty() ? broker() : bootstrap).set("group.id", "reader-" + topic);
   conf.set("enable.partition.eof", "true").set("enable.auto.commit", "false");
   conf.set("isolation.level", "read_committed");
   auto consumer = conf.create(RD_KAFKA_CONSUMER);
@@ -115,6 +119,50 @@ std::vector<Record> read_topic(const std::string& topic, std::chrono::seconds ti
   rd_kafka_consumer_close(consumer.get());
   return out;
 }
+
+namespace {
+std::string script() { return std::string(BOXCALL_SOURCE_DIR) + "/tools/kafka/kafka-broker.sh"; }
+
+/// Runs a shell command; its stdout's last line, or throws with the command's exit code.
+std::string sh(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run: " + command);
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out = buf;
+  const int rc = ::pclose(p);
+  if (rc != 0) throw std::runtime_error("failed (" + std::to_string(rc) + "): " + command);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+}  // namespace
+
+ScopedBroker::ScopedBroker() {
+  char tmpl[] = "/tmp/boxcall-broker-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  start();
+}
+
+ScopedBroker::~ScopedBroker() {
+  try {
+    sh("'" + script() + "' stop --dir '" + dir_ + "' --kill 2>/dev/null");
+  } catch (...) {  // NOLINT(bugprone-empty-catch): best effort in a destructor
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void ScopedBroker::start() { bootstrap_ = sh("'" + script() + "' start --dir '" + dir_ + "' 2>/dev/null"); }
+void ScopedBroker::stop() { sh("'" + script() + "' stop --dir '" + dir_ + "' 2>/dev/null"); }
+int ScopedBroker::pid() const {
+  std::ifstream in(dir_ + "/pid");
+  int pid = 0;
+  if (!(in >> pid) || pid <= 0) throw std::runtime_error("no broker pid in " + dir_);
+  return pid;
+}
+void ScopedBroker::freeze() { ::kill(pid(), SIGSTOP); }
+void ScopedBroker::thaw() { ::kill(pid(), SIGCONT); }
 
 namespace {
 void record_offset(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
