@@ -32,7 +32,8 @@ struct ModelsConfig {
 };
 
 /// The models shipped with boxcall: `<prefix>/share/boxcall/models` next to an
-/// installed binary, else the source tree's models/ (a build tree binary).
+/// installed binary, the source tree's models/ for a binary inside its build
+/// tree (app/paths.h).
 [[nodiscard]] std::string default_models_dir();
 
 class ModelSetup {
