@@ -23,6 +23,7 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   kcat openjdk-17-jre-headless maven curl ccache
   python3-venv nodejs
+  chromium prometheus
 )
 
 log() { echo "dev.sh: $*" >&2; }
