@@ -101,6 +101,7 @@ int run_job(const RunArgs& a) {
   }
 
   stream::StreamMetrics metrics;
+  models->on_reload_failure([&metrics] { metrics.model_reload_failed(); });
   const std::string models_dir =
       !config.models.enabled ? "" : (config.models.dir.empty() ? default_models_dir() : config.models.dir);
   LiveServing live(sc, metrics,

@@ -63,6 +63,7 @@ void ModelSetup::on_tick(std::chrono::steady_clock::time_point now) {
   auto reloaded = store_->maybe_reload();
   if (!reloaded) {
     spdlog::warn("model reload failed, keeping {}: {}", store_->version(), reloaded.error().detail);
+    if (on_reload_failure_) on_reload_failure_();
   } else if (reloaded.value()) {
     spdlog::info("models reloaded: {}", store_->version());
   }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 namespace boxcall::serve {
 
 LiveFeed::LiveFeed(LiveView& view, prometheus::Registry* registry, std::size_t max_pending_bytes)
@@ -17,6 +19,10 @@ LiveFeed::LiveFeed(LiveView& view, prometheus::Registry* registry, std::size_t m
                            .Help("Outputs the live view dropped because its worker fell behind (processing unaffected)")
                            .Register(*registry)
                            .Add({});
+    alerts_metric_ = &prometheus::BuildCounter()
+                          .Name("boxcall_alerts_raised_total")
+                          .Help("Alerts raised (acknowledged on the alerts topic), per kind")
+                          .Register(*registry);
   }
   worker_ = std::thread([this] { work(); });
 }
@@ -67,6 +73,13 @@ void LiveFeed::work() {
     for (const auto& [offset, size] : batch.spans) {
       auto out = decode_output(std::span<const std::byte>(batch.bytes.data() + offset, size));
       if (out) {
+        if (const auto* a = std::get_if<Alert>(&out.value().output); a && a->active && alerts_metric_) {
+          // Kinds are boxcall's own bounded set (infer/alerts.h); anything else is counted as "other".
+          static const std::set<std::string, std::less<>> kKinds{"pit_window_open", "tyre_cliff",   "cheap_pit_stop",
+                                                                 "sensor_dropout",  "stuck_sensor", "throttle_error",
+                                                                 "feed_stall"};
+          alerts_metric_->Add({{"kind", kKinds.contains(a->kind) ? a->kind : std::string("other")}}).Increment();
+        }
         decoded.push_back(std::move(out.value()));
       } else if (undecodable_++ == 0) {
         spdlog::warn("live view: an output does not decode ({}); further ones are counted only", out.error().detail);

@@ -23,8 +23,8 @@ namespace boxcall::serve {
 
 class LiveFeed {
  public:
-  /// `registry` (optional) gets boxcall_live_view_outputs_total and
-  /// boxcall_live_view_dropped_total.
+  /// `registry` (optional) gets boxcall_live_view_outputs_total,
+  /// boxcall_live_view_dropped_total and boxcall_alerts_raised_total{kind}.
   explicit LiveFeed(LiveView& view, prometheus::Registry* registry = nullptr,
                     std::size_t max_pending_bytes = 64u << 20);
   ~LiveFeed();
@@ -55,6 +55,7 @@ class LiveFeed {
   std::atomic<std::uint64_t> dropped_{0}, undecodable_{0};
   prometheus::Counter* outputs_metric_ = nullptr;
   prometheus::Counter* dropped_metric_ = nullptr;
+  prometheus::Family<prometheus::Counter>* alerts_metric_ = nullptr;
   std::thread worker_;
 };
 

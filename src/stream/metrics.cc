@@ -67,6 +67,11 @@ StreamMetrics::StreamMetrics() : registry_(std::make_shared<prometheus::Registry
                           .Help("Outputs the producer could not deliver (the process stops without committing)")
                           .Register(*registry_)
                           .Add({});
+  model_reload_failures_ = &prometheus::BuildCounter()
+                                .Name("boxcall_model_reload_failures_total")
+                                .Help("Model reloads that failed (the models already loaded keep serving)")
+                                .Register(*registry_)
+                                .Add({});
   commits_ = &prometheus::BuildCounter()
                   .Name("boxcall_offset_commits_total")
                   .Help("Offset commits completed")

@@ -44,6 +44,7 @@ class StreamMetrics {
   void late_accepted() { late_accepted_->Increment(); }
   void duplicate() { duplicates_->Increment(); }
   void delivery_failed() { delivery_failed_->Increment(); }
+  void model_reload_failed() { model_reload_failures_->Increment(); }
   void observe(Stage s, double seconds) { stage_latency_[static_cast<std::size_t>(s)]->Observe(seconds); }
   void set_active_sessions(double n) { active_sessions_->Set(n); }
   void set_buffered_records(double n) { buffered_->Set(n); }
@@ -87,6 +88,7 @@ class StreamMetrics {
   prometheus::Counter* late_accepted_ = nullptr;
   prometheus::Counter* duplicates_ = nullptr;
   prometheus::Counter* delivery_failed_ = nullptr;
+  prometheus::Counter* model_reload_failures_ = nullptr;
   prometheus::Counter* commits_ = nullptr;
   std::array<prometheus::Histogram*, kStages> stage_latency_{};
   prometheus::Gauge* active_sessions_ = nullptr;
