@@ -5,6 +5,11 @@
 #include <set>
 
 namespace boxcall::serve {
+namespace {
+// boxcall's own alert kinds (infer/alerts.h): a bounded label set; anything else counts as "other".
+const std::set<std::string, std::less<>> kKinds{"pit_window_open", "tyre_cliff",     "cheap_pit_stop", "sensor_dropout",
+                                                "stuck_sensor",    "throttle_error", "feed_stall",     "other"};
+}  // namespace
 
 LiveFeed::LiveFeed(LiveView& view, prometheus::Registry* registry, std::size_t max_pending_bytes)
     : view_(view), max_pending_bytes_(max_pending_bytes) {
@@ -23,6 +28,7 @@ LiveFeed::LiveFeed(LiveView& view, prometheus::Registry* registry, std::size_t m
                           .Name("boxcall_alerts_raised_total")
                           .Help("Alerts raised (acknowledged on the alerts topic), per kind")
                           .Register(*registry);
+    for (const auto& kind : kKinds) alerts_metric_->Add({{"kind", kind}});  // every series exists from 0
   }
   worker_ = std::thread([this] { work(); });
 }
@@ -74,10 +80,6 @@ void LiveFeed::work() {
       auto out = decode_output(std::span<const std::byte>(batch.bytes.data() + offset, size));
       if (out) {
         if (const auto* a = std::get_if<Alert>(&out.value().output); a && a->active && alerts_metric_) {
-          // Kinds are boxcall's own bounded set (infer/alerts.h); anything else is counted as "other".
-          static const std::set<std::string, std::less<>> kKinds{"pit_window_open", "tyre_cliff",   "cheap_pit_stop",
-                                                                 "sensor_dropout",  "stuck_sensor", "throttle_error",
-                                                                 "feed_stall"};
           alerts_metric_->Add({{"kind", kKinds.contains(a->kind) ? a->kind : std::string("other")}}).Increment();
         }
         decoded.push_back(std::move(out.value()));
