@@ -7,7 +7,9 @@
 #  3. Kubernetes manifests against the Kubernetes 1.30 schemas (kubernetes-validate from PyPI,
 #     installed by this script into <build>/deploy-venv, bundles the schemas: offline), strict;
 #  4. the compose file: its local files exist; the TOML configurations it and the ConfigMap
-#     carry are accepted by boxcall (they only fail at reaching their broker).
+#     carry are accepted by boxcall (they only fail at reaching their broker);
+#  5. docs/openapi.yaml is a valid OpenAPI 3 description, and the running boxcall's answers
+#     (/healthz, /readyz, /sessions, /sessions/{id}, /models, a 404) match its schemas.
 set -euo pipefail
 BOXCALL=$1
 SRC=$2
@@ -21,9 +23,10 @@ D=$SRC/deploy
 
 # Python with PyYAML and kubernetes-validate, once per build tree.
 venv=$BUILD/deploy-venv
-if [[ ! -x $venv/bin/kubernetes-validate ]]; then
+if [[ ! -x $venv/bin/kubernetes-validate || ! -x $venv/bin/openapi-spec-validator ]]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'kubernetes-validate==1.37.0' || fail "pip install kubernetes-validate"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'kubernetes-validate==1.37.0' \
+    'openapi-spec-validator==0.9.0' || fail "pip install kubernetes-validate openapi-spec-validator"
 fi
 PY=$venv/bin/python
 
@@ -47,7 +50,7 @@ promtool check rules "$dir/dashboard_rules.yml" >/dev/null || fail "a dashboard 
 "$BOXCALL" run --duration 60 --speed 20 --http 127.0.0.1:0 --no-summary >/dev/null 2>"$dir/err" &
 pid=$!
 deadline=$((SECONDS + 45))
-until grep -q 'pit wall: http://' "$dir/err" && grep -q 'out: features=[1-9]' "$dir/err"; do
+until grep -q 'pit wall: http://' "$dir/err" && grep -q 'out: features=[0-9]* predictions=[1-9]' "$dir/err"; do
   ((SECONDS > deadline)) && { cat "$dir/err"; fail "boxcall did not start publishing"; }
   kill -0 "$pid" 2>/dev/null || { cat "$dir/err"; fail "boxcall exited"; }
   sleep 0.2
@@ -55,6 +58,35 @@ done
 url=$(grep -o 'pit wall: http://[0-9.:]*/' "$dir/err" | head -1 | cut -d' ' -f3)
 curl -fsS "${url}metrics" >/dev/null
 curl -fsS "${url}metrics" >"$dir/metrics"
+"$venv/bin/openapi-spec-validator" "$SRC/docs/openapi.yaml" >/dev/null || fail "docs/openapi.yaml is not valid OpenAPI"
+"$PY" - "$SRC/docs/openapi.yaml" "$url" <<'PY' || fail "an answer does not match docs/openapi.yaml"
+import json, sys, urllib.error, urllib.request, yaml
+from openapi_schema_validator import OAS30Validator, validate
+spec = yaml.safe_load(open(sys.argv[1]))
+url = sys.argv[2]
+def get(path):
+    try:
+        with urllib.request.urlopen(url + path.lstrip("/"), timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+def check(path, status_expected, schema):
+    status, body = get(path)
+    assert status in status_expected, (path, status, body)
+    validate(body, {**schema, "components": spec["components"]}, cls=OAS30Validator)
+    return body
+resp = lambda p, code: spec["paths"][p]["get"]["responses"][code]["content"]["application/json"]["schema"]
+check("/healthz", {200}, resp("/healthz", "200"))
+check("/readyz", {200, 503}, resp("/readyz", "200"))
+sessions = check("/sessions", {200}, resp("/sessions", "200"))
+assert sessions["sessions"], "no session in the live view"
+sid = sessions["sessions"][0]["id"]
+session = check("/sessions/" + sid, {200}, resp("/sessions/{id}", "200"))
+assert len(session["tower"]) == 20 and any(c["laps"] for c in session["tower"]), "tower without laps"
+check("/models", {200}, resp("/models", "200"))
+check("/sessions/no-such-session", {404}, {"$ref": "#/components/schemas/Error"})
+print(f"openapi: valid; /healthz /readyz /sessions /sessions/{sid} /models and a 404 match it")
+PY
 kill -TERM "$pid"; wait "$pid" || true; pid=
 "$PY" - "$dir/metrics" "$D/prometheus/alerts.yml" "$D/grafana/dashboards/boxcall.json" <<'PY'
 import json, re, sys, yaml
@@ -118,4 +150,4 @@ for cfg in "$D/compose/boxcall.toml" "$dir/configmap.toml" "$D/boxcall.toml"; do
   [[ $(cat "$dir/cfg$n.code") -eq 2 ]] && grep -q 'cannot reach Kafka' "$dir/cfg$n.err" ||
     fail "$cfg does not load: $(tail -1 "$dir/cfg$n.err")"
 done
-echo "PASS: promtool config, rules and tests; dashboard expressions and metric names; k8s manifests (1.30, strict); compose and configurations"
+echo "PASS: promtool config, rules and tests; dashboard expressions and metric names; k8s manifests (1.30, strict); compose and configurations; OpenAPI and the API's answers"
