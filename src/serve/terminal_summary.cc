@@ -86,11 +86,12 @@ std::string TerminalSummary::lap_line(const SessionState& s, std::int32_t lap, c
 }
 
 void TerminalSummary::run() {
-  while (true) {
+  bool stopping = false;
+  while (!stopping) {
     {
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::milliseconds(500), [&] { return changed_ || stop_; });
-      if (stop_) break;
+      stopping = stop_;  // one last pass: what happened before the stop is still printed
       changed_ = false;
     }
     // Alerts and lap progress from the events since the last look.
@@ -118,11 +119,9 @@ void TerminalSummary::run() {
       }
       if (batch.events.size() < 5000) break;
     }
-    print_due(false);
+    print_due(stopping);
     std::fflush(out_);
   }
-  print_due(true);
-  std::fflush(out_);
 }
 
 void TerminalSummary::print_due(bool final) {
