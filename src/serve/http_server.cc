@@ -345,7 +345,6 @@ struct HttpServer::Impl {
         out_ += "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: " + e.data + "\n\n";
       }
       flush();
-      if (batch.events.size() >= 2000) more_ = true;
     }
 
     void close() {
@@ -370,11 +369,9 @@ struct HttpServer::Impl {
                           self->writing_ = false;
                           self->sending_.clear();
                           if (ec) return self->close();
-                          if (self->more_) {
-                            self->more_ = false;
-                            self->pump();
-                          }
-                          self->flush();
+                          // Changes that arrived during the write were not collected (pump returns
+                          // while writing): collect them now, then write what is due.
+                          self->pump();
                         });
     }
 
@@ -402,7 +399,7 @@ struct HttpServer::Impl {
     asio::steady_timer heartbeat_;
     std::string out_, sending_;
     std::array<char, 512> scratch_{};
-    bool writing_ = false, closed_ = false, more_ = false, counted_ = false;
+    bool writing_ = false, closed_ = false, counted_ = false;
   };
 
   class Connection : public std::enable_shared_from_this<Connection> {

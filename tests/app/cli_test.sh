@@ -53,5 +53,5 @@ set -e
 start=$SECONDS
 "$BOXCALL" run --duration 3 --http '' --no-summary --print alerts >/dev/null 2>"$dir/err" || fail "embedded run failed"
 ((SECONDS - start >= 3)) || fail "--duration 3 stopped after $((SECONDS - start)) s"
-grep -q 'models from ' "$dir/err" || fail "the shipped models were not found from the build tree"
+grep -q 'strategy: models .* from ' "$dir/err" || fail "the shipped models were not found from the build tree"
 echo "PASS: JSON logs, clear model error, --print validation, --duration in seconds"

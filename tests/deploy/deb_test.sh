@@ -39,7 +39,7 @@ wait_for() {  # wait_for <seconds> <what> <command...>
 has_url() { grep -q 'pit wall: http://' "$dir/err"; }
 has_prediction() { grep -q '"payload_type": "StrategyPrediction"' "$dir/out"; }
 wait_for 30 "the page's URL" has_url
-grep -q "models from $dir/root/usr/share/boxcall/models" "$dir/err" || fail "models not found next to the binary"
+grep -q "strategy: models .* from $dir/root/usr/share/boxcall/models" "$dir/err" || fail "models not found next to the binary"
 url=$(grep -o 'pit wall: http://[0-9.:]*/' "$dir/err" | head -1 | cut -d' ' -f3)
 body=$(curl -fsS "${url}healthz") && grep -q '"status":"ok"' <<<"$body" || fail "/healthz"
 body=$(curl -fsS "$url") && grep -q '<title>boxcall pit wall</title>' <<<"$body" || fail "the packaged page is not served"
