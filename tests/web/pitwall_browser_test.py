@@ -164,7 +164,8 @@ def main():
         assert status == 404 and "error" in err, (status, err)
 
         page.evaluate("document.getElementById('feed').scrollTop = 0")
-        time.sleep(0.5)  # let the last frame paint before the screenshot (not a synchronisation)
+        # The replay has ended: wait until the last rows' update highlight has faded.
+        page.wait_for("document.getAnimations().length === 0", 15, "the page to settle")
         page.screenshot(shot)
         log(f"screenshot: {shot}")
 
