@@ -77,7 +77,7 @@ void LiveFeed::work() {
     }
     decoded.clear();
     for (const auto& [offset, size] : batch.spans) {
-      auto out = decode_output(std::span<const std::byte>(batch.bytes.data() + offset, size));
+      auto out = decoder_.decode(std::span<const std::byte>(batch.bytes.data() + offset, size));
       if (out) {
         if (const auto* a = std::get_if<Alert>(&out.value().output); a && a->active && alerts_metric_) {
           alerts_metric_->Add({{"kind", kKinds.contains(a->kind) ? a->kind : std::string("other")}}).Increment();

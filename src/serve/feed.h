@@ -31,7 +31,8 @@ class LiveFeed {
   LiveFeed(const LiveFeed&) = delete;
   LiveFeed& operator=(const LiveFeed&) = delete;
 
-  /// Any thread (the processing loop): copies `value` (a wire Envelope) and returns.
+  /// Any thread (the processing loop): copies `value` (a wire Envelope, FlatBuffer
+  /// or JSON) and returns.
   void push(std::span<const std::byte> value);
   /// Blocks until everything pushed so far is applied (tests, shutdown).
   void flush();
@@ -46,6 +47,7 @@ class LiveFeed {
   void work();
 
   LiveView& view_;
+  OutputDecoder decoder_;  // the worker's
   std::size_t max_pending_bytes_;
   std::mutex mutex_;
   std::condition_variable wake_, idle_;

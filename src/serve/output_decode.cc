@@ -1,6 +1,11 @@
 #include "serve/output_decode.h"
 
+#include <flatbuffers/idl.h>
+
+#include <algorithm>
+
 #include "boxcall/schema/boxcall_generated.h"
+#include "boxcall/schema/schema_text.h"
 
 namespace boxcall::serve {
 namespace w = boxcall::wire;
@@ -135,6 +140,35 @@ Result<SessionOutput> decode_output(std::span<const std::byte> value) {
     default:
       return Error{Reason::UnknownMessageType, "not an output payload"};
   }
+}
+
+struct OutputDecoder::Json {
+  fb::Parser parser;
+  std::string text;
+  Json() {
+    parser.opts.strict_json = true;
+    if (!parser.Parse(schema::kSchemaText)) throw ConfigError("embedded wire schema does not parse: " + parser.error_);
+  }
+};
+
+OutputDecoder::OutputDecoder() = default;
+OutputDecoder::~OutputDecoder() = default;
+
+Result<SessionOutput> OutputDecoder::decode(std::span<const std::byte> value) {
+  const auto first = std::find_if(value.begin(), value.end(), [](std::byte b) {
+    const auto c = static_cast<char>(b);
+    return c != ' ' && c != '\n' && c != '\r' && c != '\t';
+  });
+  if (first == value.end() || static_cast<char>(*first) != '{') return decode_output(value);
+  if (!json_) json_ = std::make_unique<Json>();
+  json_->text.assign(reinterpret_cast<const char*>(value.data()), value.size());
+  if (!json_->parser.ParseJson(json_->text.c_str())) {
+    std::string err = json_->parser.error_;
+    if (auto nl = err.find('\n'); nl != std::string::npos) err.resize(nl);
+    return Error{Reason::MalformedJson, err};
+  }
+  const auto& b = json_->parser.builder_;
+  return decode_output(std::as_bytes(std::span<const std::uint8_t>(b.GetBufferPointer(), b.GetSize())));
 }
 
 }  // namespace boxcall::serve

@@ -145,12 +145,18 @@ TEST(LiveFeed, DecodesWireOutputsOnItsWorker) {
   feed.push(std::as_bytes(bytes));
   bytes = codec.encode("wire", Output(prediction(63, 7, 96.0, 9, 12)));
   feed.push(std::as_bytes(bytes));
+  // The JSON form too (an output topic with [output] encoding json).
+  auto text = codec.to_json(std::as_bytes(codec.encode("wire", Output(lap(16, "LEC", 7, 5, 97.5, 14.0)))));
+  ASSERT_TRUE(text.ok());
+  feed.push(stream::as_bytes(std::string_view(text.value())));
   const std::byte junk[] = {std::byte{1}, std::byte{2}, std::byte{3}};
   feed.push(junk);
   feed.flush();
   auto s = json::parse(*view.session_json("wire"));
-  ASSERT_EQ(s["tower"].size(), 1U);
+  ASSERT_EQ(s["tower"].size(), 2U);
   EXPECT_EQ(s["tower"][0]["driver"], "RUS");
+  EXPECT_EQ(s["tower"][1]["driver"], "LEC");
+  EXPECT_EQ(s["tower"][1]["last_lap_s"], 97.5);
   EXPECT_EQ(s["tower"][0]["gap_to_leader_s"], 12.5);
   EXPECT_EQ(s["tower"][0]["pit_window"]["best"], 10);
   EXPECT_EQ(feed.undecodable(), 1U);
