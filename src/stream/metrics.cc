@@ -147,18 +147,4 @@ void StreamMetrics::remove_session(const std::string& session) {
   watermark_family_->Remove(&g);
 }
 
-MetricsServer::MetricsServer(const std::string& address, std::shared_ptr<prometheus::Registry> registry) {
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(address);
-  } catch (const std::exception& e) {
-    throw ConfigError("cannot serve metrics on '" + address + "': " + e.what());
-  }
-  exposer_->RegisterCollectable(registry);
-}
-
-int MetricsServer::port() const {
-  auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
-}
-
 }  // namespace boxcall::stream

@@ -3,7 +3,6 @@
 /// through the pointers held here; labels are bounded (topic, reason, stage,
 /// partition, active session).
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -100,17 +99,6 @@ class StreamMetrics {
   prometheus::Counter* jumps_ = nullptr;
   prometheus::Family<prometheus::Gauge>* lag_family_ = nullptr;
   prometheus::Family<prometheus::Gauge>* watermark_family_ = nullptr;
-};
-
-/// Serves /metrics over HTTP (prometheus-cpp's civetweb exposer).
-class MetricsServer {
- public:
-  /// `address` "host:port" (port 0 picks a free one). Throws ConfigError.
-  MetricsServer(const std::string& address, std::shared_ptr<prometheus::Registry> registry);
-  [[nodiscard]] int port() const;
-
- private:
-  std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
 }  // namespace boxcall::stream
