@@ -8,7 +8,7 @@
 #   tools/dev.sh build  only build (build/, RelWithDebInfo)
 #
 # Environment: BOXCALL_BUILD_DIR (default build), BOXCALL_JOBS (default 2),
-# BOXCALL_DEMO_ARGS (extra arguments for `boxcall run` in demo; default: --duration 90s --print).
+# BOXCALL_DEMO_ARGS (arguments for `boxcall run` in demo; default: --summary, until Ctrl-C).
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,6 +23,7 @@ PACKAGES=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   kcat openjdk-17-jre-headless maven curl ccache
   python3-venv nodejs
+  chromium prometheus
 )
 
 log() { echo "dev.sh: $*" >&2; }
@@ -54,9 +55,9 @@ case "${1:-}" in
   build) deps; build ;;
   demo)
     deps; build
-    log "starting boxcall on the embedded default (Ctrl-C stops it cleanly)"
+    log "starting boxcall on the embedded default: a synthetic race at 10x; open the pit-wall URL below (Ctrl-C stops it cleanly)"
     # shellcheck disable=SC2086
-    exec "$BUILD_DIR/src/app/boxcall" run ${BOXCALL_DEMO_ARGS:---duration 90s --print}
+    exec "$BUILD_DIR/src/app/boxcall" run ${BOXCALL_DEMO_ARGS:---summary}
     ;;
   test)
     deps

@@ -1,9 +1,9 @@
 // `boxcall run`: the live job. With --brokers it consumes a real Kafka
 // cluster; without, it starts the embedded broker (librdkafka's mock cluster)
 // and the built-in synthetic race, so one command shows boxcall working.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +13,8 @@
 
 #include "app/commands.h"
 #include "app/config.h"
+#include "app/live_serving.h"
+#include "app/logging.h"
 #include "app/models.h"
 #include "replay/source_publisher.h"
 #include "sources/synth.h"
@@ -28,11 +30,12 @@ struct RunArgs {
   std::string brokers;
   std::string group;
   std::vector<std::string> kafka_overrides;
-  std::optional<std::string> metrics;
-  std::optional<std::string> log_format;
-  std::optional<std::string> log_level;
+  std::optional<std::string> http;
+  std::string web_root;
   std::string duration;
-  bool print = false;
+  std::optional<std::string> print;  ///< topics, comma-separated; "" = all
+  bool summary = false;
+  bool no_summary = false;
   int sessions = 1;
   double speed = 10.0;
   std::uint64_t seed = 1;
@@ -53,28 +56,16 @@ std::string read_predictions_hint(const stream::StreamConfig& c) {
          c.topics.predictions + " --follow";
 }
 
-void setup_logging(const stream::StreamConfig& c) {
-  // Logs go to stderr so that --print keeps stdout for outputs only.
-  auto logger = spdlog::stderr_color_mt("boxcall");
-  spdlog::set_default_logger(logger);
-  if (c.log_format == "json") {
-    // Messages are boxcall's own texts (no user payloads), kept JSON-safe.
-    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%v"})", spdlog::pattern_time_type::utc);
-  } else {
-    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-  }
-  spdlog::set_level(spdlog::level::from_str(c.log_level));
-}
-
 int run_job(const RunArgs& a) {
   Config config;
   if (!a.config_file.empty()) load_toml(a.config_file, config);
   stream::StreamConfig& sc = config.stream;
   if (!a.brokers.empty()) sc.brokers = a.brokers;
   if (!a.group.empty()) sc.group_id = a.group;
-  if (a.metrics) sc.metrics_address = *a.metrics;
-  if (a.log_format) sc.log_format = *a.log_format;
-  if (a.log_level) sc.log_level = *a.log_level;
+  if (a.http) sc.metrics_address = *a.http;
+  const auto& cli_log = command_line_log_options();
+  if (cli_log.format) sc.log_format = *cli_log.format;
+  if (cli_log.level) sc.log_level = *cli_log.level;
   stream::apply_kafka_overrides(a.kafka_overrides, sc);
   if (a.output_encoding) sc.output.set_all(stream::parse_output_encoding(*a.output_encoding, "--output-encoding"));
   if (a.models) config.models.dir = *a.models;
@@ -85,14 +76,9 @@ int run_job(const RunArgs& a) {
   if (a.sessions < 1 || a.sessions > 100000) throw ConfigError("--sessions must be 1-100000");
   if (a.speed < 0) throw ConfigError("--speed must be >= 0 (0: as fast as possible)");
   if (a.partitions < 1 || a.partitions > 1000) throw ConfigError("--partitions must be 1-1000");
-  setup_logging(sc);
-  stream::StreamMetrics metrics;
-  std::unique_ptr<stream::MetricsServer> metrics_server;
-  if (!sc.metrics_address.empty()) {
-    metrics_server = std::make_unique<stream::MetricsServer>(sc.metrics_address, metrics.registry_ptr());
-    spdlog::info("metrics on http://{}:{}/metrics", sc.metrics_address.substr(0, sc.metrics_address.rfind(':')),
-                 metrics_server->port());
-  }
+  const auto printed = a.print ? parse_print_topics(*a.print) : std::array<bool, stream::kOutputTopics>{};
+  check_listen_address(sc.metrics_address);
+  configure_logging(sc.log_format, sc.log_level);
   auto models = std::make_shared<ModelSetup>(config.models);
   spdlog::info("strategy: {}", models->describe());
   LivePipelineFactory sessions(config.features, config.strategy, models);
@@ -114,6 +100,14 @@ int run_job(const RunArgs& a) {
         "read them from Python or TypeScript: examples/README.md (headers and encodings: "
         "docs/wire-contract.md)");
   }
+
+  stream::StreamMetrics metrics;
+  models->on_reload_failure([&metrics] { metrics.model_reload_failed(); });
+  const std::string models_dir =
+      !config.models.enabled ? "" : (config.models.dir.empty() ? default_models_dir() : config.models.dir);
+  LiveServing live(sc, metrics,
+                   live_serving_options(sc, models_dir, config.models.fallback,
+                                        {a.web_root, a.summary, a.no_summary, a.print.has_value()}));
 
   stream::Runner runner(sc, metrics, sessions);
 
@@ -145,10 +139,13 @@ int run_job(const RunArgs& a) {
   options.duration = duration;
   options.crash_marker = !embedded;  // the embedded broker's topics end with the process
   if (a.print) {
-    options.on_output = [](stream::OutputTopic topic, std::string_view json) {
+    options.on_output = [printed](stream::OutputTopic topic, std::string_view json) {
+      if (!printed[static_cast<std::size_t>(topic)]) return;
       std::cout << "{\"topic\":\"" << stream::to_string(topic) << "\",\"record\":" << json << "}\n";
     };
   }
+  live.attach(options);
+  if (live.shows_summary()) options.status_interval = std::chrono::seconds(30);  // the summary is the progress
   int code = runner.run(options);
   stop_source = true;
   if (source_thread.joinable()) source_thread.join();
@@ -170,12 +167,18 @@ void register_run(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("-b,--brokers", args->brokers, "Kafka bootstrap servers (host:port,...); empty: embedded broker");
   cmd->add_option("-g,--group", args->group, "Consumer group id (default boxcall)");
   cmd->add_option("-X", args->kafka_overrides, "librdkafka property key=value (repeatable), e.g. -X linger.ms=5");
-  cmd->add_option("--metrics", args->metrics, "Prometheus /metrics address host:port (default 127.0.0.1:9464; '' off)");
-  cmd->add_option("--log-format", args->log_format, "Log format: text or json");
-  cmd->add_option("--log-level", args->log_level, "Log level: trace, debug, info, warn, error");
+  cmd->add_option("--http,--metrics", args->http,
+                  "HTTP address host:port of the pit-wall page, the API and /metrics (default 127.0.0.1:9464; "
+                  "'' off; port 0 picks one). --metrics is its older name");
+  cmd->add_option("--web-root", args->web_root, "The page's files (default: <prefix>/share/boxcall/web)");
   cmd->add_option("-d,--duration", args->duration,
-                  "Stop cleanly after this long, e.g. 60s (default: until SIGINT/SIGTERM)");
-  cmd->add_flag("-p,--print", args->print, "Write every published output as one JSON line on stdout");
+                  "Stop cleanly after this long: 20 (seconds), 90s, 5m (default: until SIGINT/SIGTERM)");
+  cmd->add_option("-p,--print", args->print,
+                  "Write acknowledged outputs as JSON lines on stdout: all, or a list such as predictions,alerts")
+      ->expected(0, 1);
+  cmd->add_flag("--summary", args->summary,
+                "Write the compact live summary (a line per lap and per alert) even when stdout is not a terminal");
+  cmd->add_flag("--no-summary", args->no_summary, "No live summary (default: on when stdout is a terminal)");
   cmd->add_option("--models", args->models,
                   "Model directory (boxcall train output); default: the models shipped with boxcall");
   cmd->add_flag("--no-models", args->no_models,

@@ -227,7 +227,7 @@ const std::vector<Section>& sections() {
       {"alerts", "Alert thresholds (docs/strategy.md, \"Alerts\")."},
       {"models", "Where predictions come from (docs/models.md)."},
       {"commit", "Offset commits."},
-      {"metrics", "The Prometheus endpoint."},
+      {"metrics", "boxcall's HTTP port: the pit-wall page, the API and Prometheus /metrics (docs/operations.md)."},
       {"log", "Logging (stderr)."},
       {"state", "Local state of the process."},
   };
@@ -463,7 +463,9 @@ const std::vector<Option>& options() {
           [](Config & c) -> auto& { return c.stream.commit_interval; }),
       // [metrics]
       text(
-          "metrics", "address", "Prometheus /metrics as host:port; \"\" disables it.",
+          "metrics", "address",
+          "host:port of the HTTP port (page, API, /metrics; `run --http`); loopback by default, "
+          "\"0.0.0.0:9464\" in a container; \"\" disables it.",
           [](Config & c) -> auto& { return c.stream.metrics_address; }),
       // [log]
       text("log", "format", "Log line format.", [](Config & c) -> auto& { return c.stream.log_format; },

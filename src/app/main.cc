@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "app/commands.h"
+#include "app/logging.h"
 #include "base/result.h"
 
 int main(int argc, char** argv) {
@@ -16,7 +17,10 @@ int main(int argc, char** argv) {
       "boxcall"};
   app.set_version_flag("--version", std::string("boxcall ") + BOXCALL_VERSION);
   app.require_subcommand(1);
-  app.fallthrough();
+  app.fallthrough();  // global options (logging) may follow the subcommand
+  auto& log = boxcall::app::command_line_log_options();
+  app.add_option("--log-format", log.format, "Logs on stderr as text (default) or json (one object per line)");
+  app.add_option("--log-level", log.level, "trace, debug, info (default), warn, error, critical, off");
   std::function<int()> run;
   boxcall::app::register_run(app, run);
   boxcall::app::register_features(app, run);
@@ -37,6 +41,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    // Every subcommand logs the same way, to stderr (run applies its configuration file on top).
+    boxcall::app::configure_logging(log.format.value_or("text"), log.level.value_or("info"));
     return run ? run() : 2;
   } catch (const boxcall::ConfigError& e) {
     std::fprintf(stderr, "boxcall: error: %s\n", e.what());

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "app/paths.h"
 #include "infer/priors.h"
 #include "infer/rules_predictor.h"
 #include "infer/xgb_predictor.h"
@@ -12,14 +13,10 @@ namespace boxcall::app {
 namespace fs = std::filesystem;
 
 std::string default_models_dir() {
-  // An installed binary (<prefix>/bin/boxcall) finds <prefix>/share/boxcall/models.
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path().parent_path() / "share" / "boxcall" / "models";
-    if (fs::is_directory(installed)) return installed.string();
-  }
-  return BOXCALL_SOURCE_MODELS_DIR;
+  // An installed binary (<prefix>/bin/boxcall) finds <prefix>/share/boxcall/models; one still in its
+  // build tree the source tree's (app/paths.h). Nothing found: the first place looked, for the error.
+  if (auto dir = find_share_dir("models")) return dir->string();
+  return share_candidates("models").front().string();
 }
 
 ModelSetup::ModelSetup(const ModelsConfig& config) : config_(config) {
@@ -27,8 +24,8 @@ ModelSetup::ModelSetup(const ModelsConfig& config) : config_(config) {
   if (config.enabled && dir.empty()) {
     dir = default_models_dir();
     if (!fs::is_directory(dir)) {
-      throw ConfigError("the models shipped with boxcall are not at " + dir +
-                        " (reinstall, pass --models DIR, or --no-models to run without predictions)");
+      throw ConfigError("no model directory found (looked in " + joined(share_candidates("models")) +
+                        "): reinstall, pass --models DIR, or --no-models to run without predictions");
     }
   }
   if (!config.enabled) dir.clear();
@@ -66,6 +63,7 @@ void ModelSetup::on_tick(std::chrono::steady_clock::time_point now) {
   auto reloaded = store_->maybe_reload();
   if (!reloaded) {
     spdlog::warn("model reload failed, keeping {}: {}", store_->version(), reloaded.error().detail);
+    if (on_reload_failure_) on_reload_failure_();
   } else if (reloaded.value()) {
     spdlog::info("models reloaded: {}", store_->version());
   }

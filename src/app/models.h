@@ -4,6 +4,7 @@
 /// or the documented fallback. Shared by `run` (through the live pipeline
 /// factory) and `backtest`, so both use the same models by default.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,7 +33,8 @@ struct ModelsConfig {
 };
 
 /// The models shipped with boxcall: `<prefix>/share/boxcall/models` next to an
-/// installed binary, else the source tree's models/ (a build tree binary).
+/// installed binary, the source tree's models/ for a binary inside its build
+/// tree (app/paths.h).
 [[nodiscard]] std::string default_models_dir();
 
 class ModelSetup {
@@ -46,6 +48,8 @@ class ModelSetup {
   [[nodiscard]] std::string describe() const;
   /// Processing time: reloads changed model files every `reload_interval`.
   void on_tick(std::chrono::steady_clock::time_point now);
+  /// Called (on the loop thread) when a reload fails: the run counts it in its metrics.
+  void on_reload_failure(std::function<void()> hook) { on_reload_failure_ = std::move(hook); }
 
  private:
   ModelsConfig config_;
@@ -54,6 +58,7 @@ class ModelSetup {
   std::shared_ptr<const infer::StrategyPriors> priors_;
   std::string description_;
   std::chrono::steady_clock::time_point next_reload_{};
+  std::function<void()> on_reload_failure_;
 };
 
 /// The live pipeline: one infer::SessionPipeline per session, models reloaded on tick.

@@ -28,13 +28,13 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
   const char* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(begin, end, value);
   if (ec != std::errc{} || p == begin || value < 0) {
-    throw ConfigError(what + ": '" + text + "' is not a duration (examples: 250ms, 5s, 2m)");
+    throw ConfigError(what + ": '" + text + "' is not a duration (examples: 250ms, 5s, 2m; a bare number is seconds)");
   }
   std::string unit(p, end);
   double ms = 0;
-  if (unit.empty() || unit == "ms")
+  if (unit == "ms")
     ms = value;
-  else if (unit == "s")
+  else if (unit.empty() || unit == "s")  // a bare number is seconds, everywhere
     ms = value * 1e3;
   else if (unit == "m" || unit == "min")
     ms = value * 60e3;

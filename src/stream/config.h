@@ -36,7 +36,8 @@ struct StreamConfig {
   std::chrono::milliseconds commit_interval{1000};
   std::chrono::milliseconds startup_timeout{10000};
   std::chrono::milliseconds shutdown_timeout{10000};
-  /// "host:port" for /metrics; empty disables the endpoint.
+  /// "host:port" of the HTTP port (pit-wall page, API, /metrics): `[metrics] address`
+  /// or `run --http`; empty disables it.
   std::string metrics_address = "127.0.0.1:9464";
   /// Where the crash marker lives (processor.h set_poisoned); empty: the default
   /// ($BOXCALL_STATE_DIR, $XDG_STATE_HOME/boxcall, ~/.local/state/boxcall).
@@ -49,7 +50,7 @@ struct StreamConfig {
   std::map<std::string, std::string> kafka_producer;
 };
 
-/// Parses "250ms", "5s", "2m", "1h" (a bare number is milliseconds). Throws ConfigError.
+/// Parses "250ms", "5s", "2m", "1h"; a bare number is seconds ("20" = 20 s). Throws ConfigError.
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& what);
 
 /// Applies "key=value" librdkafka overrides (`-X`) to the common properties.

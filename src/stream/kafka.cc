@@ -5,10 +5,11 @@
 #include <array>
 
 #include "base/result.h"
+#include "stream/kafka_log.h"
 
 namespace boxcall::stream {
 
-KafkaConf::KafkaConf() : conf_(rd_kafka_conf_new()) {}
+KafkaConf::KafkaConf() : conf_(rd_kafka_conf_new()) { route_kafka_logs_to_spdlog(conf_.get()); }
 
 KafkaConf& KafkaConf::set(const std::string& key, const std::string& value) {
   char err[512];

@@ -1,12 +1,5 @@
 #include "stream/metrics.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 namespace boxcall::stream {
 
 std::string_view to_string(InputTopic t) { return t == InputTopic::Telemetry ? "telemetry" : "timing"; }
@@ -74,6 +67,11 @@ StreamMetrics::StreamMetrics() : registry_(std::make_shared<prometheus::Registry
                           .Help("Outputs the producer could not deliver (the process stops without committing)")
                           .Register(*registry_)
                           .Add({});
+  model_reload_failures_ = &prometheus::BuildCounter()
+                                .Name("boxcall_model_reload_failures_total")
+                                .Help("Model reloads that failed (the models already loaded keep serving)")
+                                .Register(*registry_)
+                                .Add({});
   commits_ = &prometheus::BuildCounter()
                   .Name("boxcall_offset_commits_total")
                   .Help("Offset commits completed")
@@ -147,46 +145,6 @@ void StreamMetrics::set_watermark_delay(const std::string& session, double secon
 void StreamMetrics::remove_session(const std::string& session) {
   auto& g = watermark_family_->Add({{"session", session}});
   watermark_family_->Remove(&g);
-}
-
-namespace {
-/// Why `address` ("host:port") cannot be listened on, as the system says it.
-std::string bind_problem(const std::string& address) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos) return "expected host:port";
-  const std::string host = address.substr(0, colon), port = address.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* res = nullptr;
-  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    return ::gai_strerror(rc);
-  }
-  std::string problem = "the address is not available";
-  const int fd = ::socket(res->ai_family, res->ai_socktype, res->ai_protocol);
-  if (fd >= 0) {
-    if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0) problem = std::strerror(errno);
-    ::close(fd);
-  }
-  ::freeaddrinfo(res);
-  return problem;
-}
-}  // namespace
-
-MetricsServer::MetricsServer(const std::string& address, std::shared_ptr<prometheus::Registry> registry) {
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(address);
-  } catch (const std::exception& e) {
-    // civetweb says only "null context": find out why by binding the address ourselves.
-    throw ConfigError("cannot serve metrics on " + address + ": " + bind_problem(address) +
-                      " (set --metrics host:port, or --metrics '' to turn the endpoint off)");
-  }
-  exposer_->RegisterCollectable(registry);
-}
-
-int MetricsServer::port() const {
-  auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
 }
 
 }  // namespace boxcall::stream

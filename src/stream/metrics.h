@@ -3,7 +3,6 @@
 /// through the pointers held here; labels are bounded (topic, reason, stage,
 /// partition, active session).
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -44,6 +43,7 @@ class StreamMetrics {
   void late_accepted() { late_accepted_->Increment(); }
   void duplicate() { duplicates_->Increment(); }
   void delivery_failed() { delivery_failed_->Increment(); }
+  void model_reload_failed() { model_reload_failures_->Increment(); }
   void observe(Stage s, double seconds) { stage_latency_[static_cast<std::size_t>(s)]->Observe(seconds); }
   void set_active_sessions(double n) { active_sessions_->Set(n); }
   void set_buffered_records(double n) { buffered_->Set(n); }
@@ -87,6 +87,7 @@ class StreamMetrics {
   prometheus::Counter* late_accepted_ = nullptr;
   prometheus::Counter* duplicates_ = nullptr;
   prometheus::Counter* delivery_failed_ = nullptr;
+  prometheus::Counter* model_reload_failures_ = nullptr;
   prometheus::Counter* commits_ = nullptr;
   std::array<prometheus::Histogram*, kStages> stage_latency_{};
   prometheus::Gauge* active_sessions_ = nullptr;
@@ -98,17 +99,6 @@ class StreamMetrics {
   prometheus::Counter* jumps_ = nullptr;
   prometheus::Family<prometheus::Gauge>* lag_family_ = nullptr;
   prometheus::Family<prometheus::Gauge>* watermark_family_ = nullptr;
-};
-
-/// Serves /metrics over HTTP (prometheus-cpp's civetweb exposer).
-class MetricsServer {
- public:
-  /// `address` "host:port" (port 0 picks a free one). Throws ConfigError.
-  MetricsServer(const std::string& address, std::shared_ptr<prometheus::Registry> registry);
-  [[nodiscard]] int port() const;
-
- private:
-  std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
 }  // namespace boxcall::stream

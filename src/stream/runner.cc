@@ -294,6 +294,9 @@ struct Runner::Impl final : Publisher, FlowControl {
     if (inflight->input_timestamp_ms > 0) {
       self->metrics.observe(Stage::EndToEnd, static_cast<double>(wall_ms() - inflight->input_timestamp_ms) / 1e3);
     }
+    if (self->options && self->options->on_acked && inflight->topic != OutputTopic::DeadLetter) {
+      self->options->on_acked(inflight->topic, {static_cast<const std::byte*>(msg->payload), msg->len});
+    }
     if (self->options && self->options->on_output) {
       if (inflight->topic == OutputTopic::DeadLetter) {
         self->options->on_output(inflight->topic, describe_dead_letter(msg));

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "base/session.h"
@@ -23,6 +24,10 @@ struct RunOptions {
   /// Called on the loop thread for every output acknowledged by the broker,
   /// with its JSON form (dead letters: a JSON line with reason and source).
   std::function<void(OutputTopic, std::string_view json)> on_output;
+  /// Called on the loop thread for every acknowledged feature, prediction and
+  /// alert with its wire value (an Envelope FlatBuffer, valid during the call
+  /// only). Must return at once: copy and hand over (serve::LiveFeed).
+  std::function<void(OutputTopic, std::span<const std::byte> value)> on_acked;
   /// Period of the one-line progress log (0 disables).
   std::chrono::milliseconds status_interval{std::chrono::seconds(5)};
   /// Stops the loop when it returns true (checked every tick; tests).

@@ -49,6 +49,6 @@ print(s.getsockname()[1], flush=True)
 time.sleep(120)' >"$dir/port" &
 holder=$!
 for _ in $(seq 100); do [[ -s "$dir/port" ]] && break; sleep 0.1; done
-expect_error "metrics port in use" "Address already in use" run --metrics "127.0.0.1:$(cat "$dir/port")" --duration 5s
+expect_error "metrics port in use" "Address already in use" run --http "127.0.0.1:$(cat "$dir/port")" --duration 5s
 
 if ((failures > 0)); then echo "$failures failure(s)"; exit 1; fi

@@ -45,6 +45,8 @@ TEST(Config, ParsesDurations) {
   EXPECT_EQ(stream::parse_duration("5s", "x").count(), 5000);
   EXPECT_EQ(stream::parse_duration("2m", "x").count(), 120000);
   EXPECT_EQ(stream::parse_duration("1.5s", "x").count(), 1500);
+  EXPECT_EQ(stream::parse_duration("40", "x").count(), 40000) << "a bare number is seconds (--duration 40)";
+  EXPECT_EQ(stream::parse_duration("0.5", "x").count(), 500);
   EXPECT_THROW(stream::parse_duration("5 parsecs", "x"), ConfigError);
   EXPECT_THROW(stream::parse_duration("-1s", "x"), ConfigError);
 }

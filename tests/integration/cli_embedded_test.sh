@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command in miniature: `boxcall run` with no broker starts
 # the embedded broker and the synthetic race, publishes outputs (--print),
-# serves /metrics, and drains cleanly on SIGTERM with exit code 0.
+# serves /metrics, and stops cleanly on SIGTERM with exit code 0.
 # Waits are on conditions with deadlines (polling the output files).
 set -euo pipefail
 BOXCALL=$1
@@ -37,9 +37,9 @@ code=0
 wait "$pid" || code=$?
 pid=
 [[ $code -eq 0 ]] || { echo "FAIL: exit code $code after SIGTERM"; cat "$dir/err"; exit 1; }
-grep -q 'signal 15: draining' "$dir/err" || { echo "FAIL: no drain on SIGTERM"; exit 1; }
+grep -q 'signal 15: stopping' "$dir/err" || { echo "FAIL: no clean stop on SIGTERM"; exit 1; }
 # Every stdout line is one JSON object naming its topic.
 bad=$(grep -vc '^{"topic":"\(features\|predictions\|alerts\|dead-letter\)","record":{' "$dir/out" || true)
 [[ $bad -eq 0 ]] || { echo "FAIL: $bad stdout lines are not output records"; exit 1; }
 laps=$(grep -c '"payload_type": "LapFeatures"' "$dir/out")
-echo "PASS: $laps lap features, $(wc -l <"$dir/out") outputs, clean drain"
+echo "PASS: $laps lap features, $(wc -l <"$dir/out") outputs, clean stop"
