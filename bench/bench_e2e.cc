@@ -10,6 +10,10 @@
 //     --consumer key=value (repeatable) overrides a librdkafka consumer property (diagnostics).
 //     --laps-out FILE writes boxcall's LapFeatures as JSON lines (to compare with the peer's rows).
 //
+//     --system floor --records N: the floor (bench/floor.h) reads the N records a boxcall run
+//     published on P-* and forwards each to P-floor. --records N with boxcall: read them again in a
+//     consumer group of its own (e.g. in the compared configuration).
+//
 //   bench_e2e topics --brokers B --prefix P [--partitions K]   (creates the topics only)
 //
 //   bench_e2e latency --brokers B --prefix P --rate R [--seconds S] [--system boxcall|peer]
@@ -19,6 +23,14 @@
 //     readable time - send time of the input that made it possible (below).
 //     --system boxcall runs the Runner in process; --system peer measures a
 //     peer that is already running on P-telemetry/P-timing -> P-peer-features.
+//
+//     --system floor runs the floor (bench/floor.h) in process: every input forwarded to P-floor,
+//     each timed from its own send.
+//     --timeline FILE (boxcall): keeps the loop timeline (stream/timeline.h), writes its spans to
+//     FILE and adds a "tail" object explaining the outputs at or above the p99.
+//
+// Both modes: --snapshots on|off, --models on|off (boxcall's configuration; off/off is the one
+// compared with the peer), --input-idle MS (ProcessorConfig::input_idle, diagnostics).
 //
 // Triggering input (wall-clock send time, taken right before produce()):
 //  - FeatureSnapshot (event_time = the session watermark when emitted): the
@@ -46,12 +58,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "app/config.h"
+#include "app/models.h"
 #include "boxcall/schema/boxcall_generated.h"
+#include "floor.h"
 #include "replay/source_publisher.h"
 #include "sources/synth.h"
 #include "stream/config.h"
 #include "stream/kafka.h"
 #include "stream/runner.h"
+#include "stream/timeline.h"
 #include "synth_feed.h"
 
 namespace {
@@ -96,7 +112,12 @@ struct Args {
   double seconds = 15;
   double warmup = 2;
   std::map<std::string, std::string> consumer;  ///< --consumer key=value: librdkafka overrides (diagnostics)
-  std::string laps_out;  ///< throughput: write boxcall's LapFeatures (JSON lines) here, to compare with the peer
+  std::string laps_out;       ///< throughput: write boxcall's LapFeatures (JSON lines) here, to compare with the peer
+  std::uint64_t records = 0;  ///< throughput --system floor: records already in the topics (from the boxcall run)
+  std::string timeline;       ///< latency, boxcall: write the loop timeline (JSON lines) here and explain the tail
+  bool snapshots = true;      ///< --snapshots on|off: boxcall's per-car snapshots (features.snapshot_period)
+  bool models = true;         ///< --models on|off: the shipped models (off: no predictions, as the peer)
+  int input_idle_ms = -1;     ///< --input-idle MS: ProcessorConfig::input_idle (diagnostics; -1: the default)
 };
 
 Args parse(int argc, char** argv) {
@@ -125,6 +146,16 @@ Args parse(int argc, char** argv) {
       a.warmup = std::stod(v);
     else if (k == "--laps-out")
       a.laps_out = v;
+    else if (k == "--records")
+      a.records = std::stoull(v);
+    else if (k == "--timeline")
+      a.timeline = v;
+    else if (k == "--input-idle")
+      a.input_idle_ms = std::stoi(v);
+    else if (k == "--snapshots" && (v == "on" || v == "off"))
+      a.snapshots = v == "on";
+    else if (k == "--models" && (v == "on" || v == "off"))
+      a.models = v == "on";
     else if (k == "--consumer" && v.find('=') != std::string::npos)
       a.consumer[v.substr(0, v.find('='))] = v.substr(v.find('=') + 1);
     else
@@ -146,8 +177,24 @@ stream::StreamConfig runner_config(const Args& a) {
   c.topics.dead_letter = a.prefix + "-dead-letter";
   c.metrics_address.clear();
   c.kafka_consumer = a.consumer;
+  if (a.input_idle_ms >= 0) c.processor.input_idle = std::chrono::milliseconds(a.input_idle_ms);
   return c;
 }
+
+/// The session pipeline `boxcall run` builds with its defaults (the shipped models), or the
+/// configuration compared with the Kafka Streams peer (--snapshots off --models off: lap
+/// features and alerts only, what the peer computes; docs/benchmarks.md).
+app::Config pipeline_config(bool snapshots, bool models) {
+  app::Config c;
+  if (!snapshots) c.features.snapshot_period = std::chrono::nanoseconds(0);
+  if (!models) c.models.enabled = false;
+  return c;
+}
+struct BoxcallPipeline {
+  BoxcallPipeline(bool snapshots, bool models) : config(pipeline_config(snapshots, models)) {}
+  app::Config config;
+  app::LivePipelineFactory factory{config.features, config.strategy, std::make_shared<app::ModelSetup>(config.models)};
+};
 
 void create_all_topics(const Args& a, const stream::StreamConfig& c) {
   stream::KafkaConf conf;
@@ -159,6 +206,7 @@ void create_all_topics(const Args& a, const stream::StreamConfig& c) {
     topics.emplace_back(*t, a.partitions);
   }
   topics.emplace_back(a.prefix + "-peer-features", a.partitions);
+  topics.emplace_back(a.prefix + "-floor", a.partitions);
   stream::create_topics(admin.get(), topics, std::chrono::seconds(30));
 }
 
@@ -224,26 +272,75 @@ std::string histogram_json(stream::StreamMetrics& metrics) {
 
 // ------------------------------------------------------------------ throughput
 
+/// The floor's throughput: the pass-through reads the records the boxcall run published (same
+/// topics, its own consumer group, from the earliest offset) and forwards each to P-floor.
+int throughput_floor(const Args& a) {
+  if (a.records == 0) throw ConfigError("--system floor needs --records N (the records the boxcall run published)");
+  bench::PassThrough floor(a.brokers, a.prefix + "-floor-group", {a.prefix + "-telemetry", a.prefix + "-timing"},
+                           a.prefix + "-floor");
+  const auto started = Clock::now();
+  const double cpu0 = cpu_seconds();
+  const SchedStat sched0 = sched_stat(gettid());
+  std::optional<Clock::time_point> first, last;
+  const auto deadline = started + std::chrono::minutes(5);
+  const std::uint64_t failed = floor.run([&] {
+    const auto n = floor.consumed.load(std::memory_order_relaxed);
+    if (n > 0 && !first) first = Clock::now();
+    if (n >= a.records) {
+      last = Clock::now();
+      return true;
+    }
+    return Clock::now() > deadline;
+  });
+  const auto drained = Clock::now();
+  const double cpu = cpu_seconds() - cpu0;
+  const SchedStat sched1 = sched_stat(gettid());
+  if (!first || !last) {
+    throw ConfigError("the floor did not consume every record (" + std::to_string(floor.consumed.load()) + " of " +
+                      std::to_string(a.records) + ")");
+  }
+  const double secs = std::chrono::duration<double>(*last - *first).count();
+  std::printf(
+      "{\"mode\":\"throughput\",\"system\":\"floor\",\"prefix\":\"%s\",\"records\":%llu,\"consume_s\":%.3f,"
+      "\"events_per_s\":%.0f,\"join_s\":%.3f,\"drain_s\":%.3f,\"outputs\":%llu,\"undelivered\":%llu,\"cpu_s\":%.3f,"
+      "\"events_per_cpu_s\":%.0f,\"loop_thread_on_cpu_s\":%.3f,\"loop_thread_waiting_for_cpu_s\":%.3f,"
+      "\"run_s\":%.3f}\n",
+      a.prefix.c_str(), static_cast<unsigned long long>(a.records), secs, static_cast<double>(a.records) / secs,
+      std::chrono::duration<double>(*first - started).count(), std::chrono::duration<double>(drained - *last).count(),
+      static_cast<unsigned long long>(floor.consumed.load()), static_cast<unsigned long long>(failed), cpu,
+      static_cast<double>(a.records) / cpu, sched1.on_cpu_s - sched0.on_cpu_s, sched1.waiting_s - sched0.waiting_s,
+      std::chrono::duration<double>(drained - started).count());
+  return failed == 0 ? 0 : 1;
+}
+
 int throughput(const Args& a) {
+  if (a.system == "floor") return throughput_floor(a);
   if (a.sessions < 1) throw ConfigError("--sessions must be >= 1");
   auto config = runner_config(a);
-  create_all_topics(a, config);
-
-  sources::SynthConfig base;
-  base.session_id = a.prefix;
-  base.laps = a.laps;
-  std::vector<std::unique_ptr<sources::RecordSource>> races;
-  for (auto& sc : sources::make_synth_sessions(a.sessions, base))
-    races.push_back(std::make_unique<sources::SynthRace>(sc));
-  replay::PublishOptions po;
-  po.speed = 0;
-  po.kafka["batch.num.messages"] = "10000";
-  auto pub = replay::publish_sources(std::move(races), a.brokers, config.topics, po);
-  const std::uint64_t total = pub.telemetry + pub.timing;
-  if (pub.failed) throw ConfigError("publishing failed for " + std::to_string(pub.failed) + " records");
+  replay::PublishStats pub;
+  std::uint64_t total = a.records;
+  if (a.records > 0) {
+    // The records a first run published (--records N): read again by a consumer group of its own.
+    config.group_id = a.prefix + "-boxcall-" + (a.snapshots ? "snap" : "nosnap") + (a.models ? "-models" : "");
+  } else {
+    create_all_topics(a, config);
+    sources::SynthConfig base;
+    base.session_id = a.prefix;
+    base.laps = a.laps;
+    std::vector<std::unique_ptr<sources::RecordSource>> races;
+    for (auto& sc : sources::make_synth_sessions(a.sessions, base))
+      races.push_back(std::make_unique<sources::SynthRace>(sc));
+    replay::PublishOptions po;
+    po.speed = 0;
+    po.kafka["batch.num.messages"] = "10000";
+    pub = replay::publish_sources(std::move(races), a.brokers, config.topics, po);
+    total = pub.telemetry + pub.timing;
+    if (pub.failed) throw ConfigError("publishing failed for " + std::to_string(pub.failed) + " records");
+  }
 
   stream::StreamMetrics metrics;
-  stream::Runner runner(config, metrics);
+  BoxcallPipeline pipeline(a.snapshots, a.models);
+  stream::Runner runner(config, metrics, pipeline.factory);
   auto consumed = [&] {
     return static_cast<std::uint64_t>(metrics.records_in_count(stream::InputTopic::Telemetry) +
                                       metrics.records_in_count(stream::InputTopic::Timing));
@@ -283,14 +380,16 @@ int throughput(const Args& a) {
                          metrics.output_count(stream::OutputTopic::Predictions) +
                          metrics.output_count(stream::OutputTopic::Alerts);
   std::printf(
-      "{\"mode\":\"throughput\",\"prefix\":\"%s\",\"sessions\":%d,\"cars\":%d,\"laps\":%d,\"partitions\":%d,"
+      "{\"mode\":\"throughput\",\"system\":\"boxcall\",\"snapshots\":%s,\"models\":%s,\"prefix\":\"%s\",\"sessions\":%"
+      "d,\"cars\":%d,\"laps\":%d,\"partitions\":%d,"
       "\"records\":%llu,\"telemetry\":%llu,\"timing\":%llu,\"publish_s\":%.3f,\"publish_per_s\":%.0f,"
       "\"consume_s\":%.3f,\"events_per_s\":%.0f,\"join_s\":%.3f,\"drain_s\":%.3f,\"outputs\":%.0f,"
       "\"outputs_per_s\":%.0f,\"dead_letters\":%.0f,\"cpu_s\":%.3f,\"events_per_cpu_s\":%.0f,"
       "\"loop_thread_on_cpu_s\":%.3f,\"loop_thread_waiting_for_cpu_s\":%.3f,\"run_s\":%.3f,\"exit_code\":%d}\n",
-      a.prefix.c_str(), a.sessions, a.sessions * 20, a.laps, a.partitions, static_cast<unsigned long long>(total),
-      static_cast<unsigned long long>(pub.telemetry), static_cast<unsigned long long>(pub.timing), pub.seconds,
-      static_cast<double>(total) / pub.seconds, secs, static_cast<double>(total) / secs,
+      a.snapshots ? "true" : "false", a.models ? "true" : "false", a.prefix.c_str(), a.sessions, a.sessions * 20,
+      a.laps, a.partitions, static_cast<unsigned long long>(total), static_cast<unsigned long long>(pub.telemetry),
+      static_cast<unsigned long long>(pub.timing), pub.seconds,
+      pub.seconds > 0 ? static_cast<double>(total) / pub.seconds : 0.0, secs, static_cast<double>(total) / secs,
       std::chrono::duration<double>(*first - started).count(), std::chrono::duration<double>(drained - *last).count(),
       outputs, outputs / secs, metrics.dead_letter_total(), cpu, static_cast<double>(total) / cpu,
       sched1.on_cpu_s - sched0.on_cpu_s, sched1.waiting_s - sched0.waiting_s,
@@ -317,7 +416,9 @@ struct Received {
 /// Reads the output topic from its start (manual assignment: no group join).
 class OutputConsumer {
  public:
-  OutputConsumer(const std::string& brokers, const std::string& topic, int partitions, bool peer) : peer_(peer) {
+  enum class Kind { Boxcall, Peer, Floor };
+  OutputConsumer(const std::string& brokers, const std::string& topic, int partitions, Kind kind)
+      : peer_(kind == Kind::Peer), floor_(kind == Kind::Floor) {
     stream::KafkaConf conf;
     conf.set("bootstrap.servers", brokers).set("group.id", "bench-latency-reader");
     conf.set("enable.auto.commit", "false").set("fetch.wait.max.ms", "1").set("fetch.error.backoff.ms", "5");
@@ -363,6 +464,17 @@ class OutputConsumer {
       flatbuffers::Verifier verifier(data, msg->len);
       if (!wire::VerifyEnvelopeBuffer(verifier)) continue;
       const auto* env = wire::GetEnvelope(data);
+      if (floor_) {  // the input records, forwarded: LapCompleted counts as the lap, the rest as "snapshots"
+        if (const auto* cs = env->payload_as_CarSample()) {
+          received.push_back({now, false, cs->session()->str(), cs->car_number(), 0, cs->event_time_ns()});
+        } else if (const auto* te = env->payload_as_TimingEvent()) {
+          const auto* lc = te->body_as_LapCompleted();
+          received.push_back(
+              {now, lc != nullptr, te->session()->str(), te->car_number(), lc ? lc->lap() : 0, te->event_time_ns()});
+          if (lc) ++laps;
+        }
+        continue;
+      }
       if (const auto* lf = env->payload_as_LapFeatures()) {
         received.push_back({now, true, lf->session()->str(), lf->car_number(), lf->lap(), lf->event_time_ns()});
         ++laps;
@@ -372,15 +484,86 @@ class OutputConsumer {
     }
   }
   bool peer_;
+  bool floor_;
   stream::KafkaHandle rk_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
 };
 
+/// Where the tail comes from: the loop timeline over the outputs slower than the p99 of all.
+/// For each such output, the window from its triggering input's send to its arrival is
+/// matched with what the loop ran in it (timeline.h). Writes every span to `file` (JSON lines)
+/// and returns a JSON object: the timeline summary per kind of work, and over the slow outputs
+/// the share of their windows the loop spent on each kind of work, which kind was the longest
+/// span in each window, and the longest input and delivery waits seen in them.
+std::string explain_tail(const stream::LoopTimeline& timeline,
+                         std::vector<std::pair<std::int64_t, std::int64_t>> windows, const std::string& file) {
+  {
+    std::ofstream out(file);
+    out << timeline.spans_jsonl();
+  }
+  std::string j = "{\"timeline\":" + timeline.summary_json();
+  if (windows.empty()) return j + "}";
+  std::vector<double> ms;
+  for (const auto& [t, r] : windows) ms.push_back(static_cast<double>(r - t) / 1e6);
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  const double p99 = sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(0.99 * sorted.size()))];
+  std::array<double, stream::kLoopWorkKinds> busy{};
+  std::array<int, stream::kLoopWorkKinds> longest{};
+  double window_total = 0, input_waited = 0, delivery_waited = 0;
+  int slow = 0, idle_windows = 0;
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    if (ms[i] < p99) continue;
+    ++slow;
+    const auto w = timeline.window(windows[i].first, windows[i].second);
+    const double len = static_cast<double>(windows[i].second - windows[i].first);
+    window_total += len;
+    std::int64_t any = 0;
+    for (std::size_t k = 0; k < stream::kLoopWorkKinds; ++k) {
+      busy[k] += static_cast<double>(w.busy_ns[k]);
+      any += w.busy_ns[k];
+    }
+    if (any == 0) {
+      ++idle_windows;
+    } else {
+      ++longest[static_cast<std::size_t>(w.longest_span)];
+    }
+    input_waited = std::max(input_waited, static_cast<double>(w.input_waited_ns) / 1e6);
+    delivery_waited = std::max(delivery_waited, static_cast<double>(w.delivery_waited_ns) / 1e6);
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                ",\"slow_outputs\":{\"threshold_ms\":%.3f,\"n\":%d,\"mean_window_ms\":%.3f,\"windows_loop_idle\":%d,"
+                "\"max_input_waited_ms\":%.3f,\"max_delivery_waited_ms\":%.3f,\"loop_share\":{",
+                p99, slow, slow ? window_total / slow / 1e6 : 0.0, idle_windows, input_waited, delivery_waited);
+  j += buf;
+  bool first = true;
+  for (std::size_t k = 0; k < stream::kLoopWorkKinds; ++k) {
+    if (busy[k] == 0) continue;
+    std::snprintf(buf, sizeof buf, "%s\"%s\":%.4f", first ? "" : ",",
+                  std::string(stream::to_string(static_cast<stream::LoopWork>(k))).c_str(), busy[k] / window_total);
+    j += buf;
+    first = false;
+  }
+  j += "},\"longest_span\":{";
+  first = true;
+  for (std::size_t k = 0; k < stream::kLoopWorkKinds; ++k) {
+    if (longest[k] == 0) continue;
+    std::snprintf(buf, sizeof buf, "%s\"%s\":%d", first ? "" : ",",
+                  std::string(stream::to_string(static_cast<stream::LoopWork>(k))).c_str(), longest[k]);
+    j += buf;
+    first = false;
+  }
+  return j + "}}}";
+}
+
 int latency(const Args& a) {
   auto config = runner_config(a);
   create_all_topics(a, config);
   const bool peer = a.system == "peer";
+  const bool floor = a.system == "floor";
+  if (!peer && !floor && a.system != "boxcall") throw ConfigError("--system must be boxcall, peer or floor");
   // About 10x real time per session: 20 cars x 10 Hz ~ 205 records/s of event time per session.
   const int sessions = a.sessions > 0
                            ? a.sessions
@@ -388,22 +571,48 @@ int latency(const Args& a) {
   bench::SynthFeed feed(sessions, a.laps, 5, a.prefix);
 
   stream::StreamMetrics metrics;
+  std::unique_ptr<BoxcallPipeline> pipeline =
+      peer || floor ? nullptr : std::make_unique<BoxcallPipeline>(a.snapshots, a.models);
+  std::unique_ptr<bench::PassThrough> pass;
   std::unique_ptr<stream::Runner> runner;
   std::thread runner_thread;
   std::atomic<bool> stop_runner{false};
   int runner_code = 0;
   std::atomic<pid_t> runner_tid{0};
-  if (!peer) {
-    runner = std::make_unique<stream::Runner>(config, metrics);
+  stream::LoopTimeline timeline;
+  if (floor) {
+    pass = std::make_unique<bench::PassThrough>(a.brokers, a.prefix + "-floor-group",
+                                                std::vector<std::string>{config.topics.telemetry, config.topics.timing},
+                                                a.prefix + "-floor");
+    runner_thread = std::thread([&] {
+      runner_tid = gettid();
+      runner_code = static_cast<int>(pass->run([&] { return stop_runner.load(); }));
+    });
+  } else if (!peer) {
+    runner = std::make_unique<stream::Runner>(config, metrics, pipeline->factory);
     runner_thread = std::thread([&] {
       runner_tid = gettid();
       stream::RunOptions opts;
       opts.status_interval = std::chrono::milliseconds(0);
       opts.should_stop = [&] { return stop_runner.load(); };
+      if (!a.timeline.empty()) opts.timeline = &timeline;
       runner_code = runner->run(opts);
     });
   }
-  OutputConsumer out(a.brokers, peer ? a.prefix + "-peer-features" : config.topics.features, a.partitions, peer);
+  OutputConsumer out(a.brokers,
+                     peer    ? a.prefix + "-peer-features"
+                     : floor ? a.prefix + "-floor"
+                             : config.topics.features,
+                     a.partitions,
+                     peer    ? OutputConsumer::Kind::Peer
+                     : floor ? OutputConsumer::Kind::Floor
+                             : OutputConsumer::Kind::Boxcall);
+  // Records the system under test consumed (boxcall: its metrics; the floor: its own count).
+  auto consumed = [&] {
+    if (floor) return static_cast<double>(pass->consumed.load(std::memory_order_relaxed));
+    return metrics.records_in_count(stream::InputTopic::Telemetry) +
+           metrics.records_in_count(stream::InputTopic::Timing);
+  };
 
   stream::KafkaConf pconf;
   pconf.set("bootstrap.servers", a.brokers);
@@ -427,7 +636,7 @@ int latency(const Args& a) {
                      nullptr);
     rd_kafka_flush(producer.get(), 10'000);
     const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (metrics.records_in_count(stream::InputTopic::Telemetry) < 1 && Clock::now() < deadline) {
+    while (consumed() < 1 && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
@@ -494,10 +703,7 @@ int latency(const Args& a) {
   // Let the system catch up (at the maximum rate it may be behind), then let outputs drain.
   const auto catch_up_deadline = Clock::now() + std::chrono::seconds(90);
   if (!peer) {
-    while (metrics.records_in_count(stream::InputTopic::Telemetry) +
-                   metrics.records_in_count(stream::InputTopic::Timing) <
-               static_cast<double>(n + pre) &&
-           Clock::now() < catch_up_deadline) {
+    while (consumed() < static_cast<double>(n + pre) && Clock::now() < catch_up_deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -512,9 +718,8 @@ int latency(const Args& a) {
     quiet = c == seen ? quiet + 1 : 0;
     seen = c;
   }
-  const double processed =
-      metrics.records_in_count(stream::InputTopic::Telemetry) + metrics.records_in_count(stream::InputTopic::Timing);
-  if (runner) {
+  const double processed = consumed();
+  if (runner_thread.joinable()) {
     stop_runner = true;
     runner_thread.join();
   }
@@ -522,6 +727,7 @@ int latency(const Args& a) {
 
   const std::int64_t warm_ns = wall0 + static_cast<std::int64_t>(a.warmup * 1e9);
   std::vector<double> all, laps, snaps;
+  std::vector<std::pair<std::int64_t, std::int64_t>> windows;  // (trigger, received) per timed output
   std::size_t unmatched = 0;
   for (const auto& o : out.received) {
     auto si = session_index.find(o.session);
@@ -546,19 +752,23 @@ int latency(const Args& a) {
     if (trigger < warm_ns) continue;
     const double ms = static_cast<double>(o.recv_ns - trigger) / 1e6;
     all.push_back(ms);
+    windows.emplace_back(trigger, o.recv_ns);
     (o.lap ? laps : snaps).push_back(ms);
   }
+  const std::string tail = a.timeline.empty() ? "null" : explain_tail(timeline, windows, a.timeline);
   std::printf(
-      "{\"mode\":\"latency\",\"system\":\"%s\",\"prefix\":\"%s\",\"rate\":%.0f,\"sessions\":%d,\"partitions\":%d,"
+      "{\"mode\":\"latency\",\"system\":\"%s\",\"snapshots\":%s,\"models\":%s,\"prefix\":\"%s\",\"rate\":%.0f,"
+      "\"sessions\":%d,\"partitions\":%d,"
       "\"seconds\":%.3f,\"sent\":%llu,\"offered_per_s\":%.0f,\"processed\":%.0f,\"outputs_received\":%zu,"
       "\"unmatched\":%zu,\"laps_sent\":%zu,\"laps_received\":%llu,\"all\":%s,\"lap_features\":%s,\"snapshots\":%s,"
       "\"histogram_end_to_end\":%s,"
-      "\"loop_thread_on_cpu_s\":%.3f,\"loop_thread_waiting_for_cpu_s\":%.3f,\"runner_exit\":%d}\n",
-      a.system.c_str(), a.prefix.c_str(), a.rate, sessions, a.partitions, offered_s, static_cast<unsigned long long>(n),
-      static_cast<double>(n) / offered_s, processed, out.received.size(), unmatched, lap_sent.size(),
-      static_cast<unsigned long long>(out.laps.load()), json(percentiles(all)).c_str(), json(percentiles(laps)).c_str(),
-      json(percentiles(snaps)).c_str(), peer ? "null" : histogram_json(metrics).c_str(),
-      sched1.on_cpu_s - sched0.on_cpu_s, sched1.waiting_s - sched0.waiting_s, runner_code);
+      "\"loop_thread_on_cpu_s\":%.3f,\"loop_thread_waiting_for_cpu_s\":%.3f,\"runner_exit\":%d,\"tail\":%s}\n",
+      a.system.c_str(), a.snapshots ? "true" : "false", a.models ? "true" : "false", a.prefix.c_str(), a.rate, sessions,
+      a.partitions, offered_s, static_cast<unsigned long long>(n), static_cast<double>(n) / offered_s, processed,
+      out.received.size(), unmatched, lap_sent.size(), static_cast<unsigned long long>(out.laps.load()),
+      json(percentiles(all)).c_str(), json(percentiles(laps)).c_str(), json(percentiles(snaps)).c_str(),
+      peer || floor ? "null" : histogram_json(metrics).c_str(), sched1.on_cpu_s - sched0.on_cpu_s,
+      sched1.waiting_s - sched0.waiting_s, runner_code, tail.c_str());
   return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -166,6 +167,43 @@ void BM_ScorePitWithin3(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ScorePitWithin3);
+
+// The cars that close laps at the same watermark, scored together (Predictor::*_batch: one
+// XGBoost call per model for the batch). Per item = per car; BM_ScoreCarsBatch runs both models.
+std::vector<infer::LapContext> contexts(std::size_t n) {
+  std::vector<infer::LapContext> v;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto ctx = context();
+    ctx.lap.car = static_cast<std::uint16_t>(i + 1);
+    ctx.lap.tyre_age = static_cast<std::int32_t>(5 + i);
+    ctx.lap.position = static_cast<std::int32_t>(i + 1);
+    ctx.prev_clean_lap_s = 95.0 + 0.1 * static_cast<double>(i);
+    v.push_back(std::move(ctx));
+  }
+  return v;
+}
+
+template <int kModels>
+void score_batch(benchmark::State& state) {
+  const auto p = predictor();
+  const auto cars = contexts(static_cast<std::size_t>(state.range(0)));
+  std::vector<const infer::LapContext*> ptrs;
+  for (const auto& c : cars) ptrs.push_back(&c);
+  std::vector<std::optional<double>> lap(cars.size()), pit(cars.size());
+  for (auto _ : state) {
+    if (kModels & 1) p->next_lap_s_batch(ptrs, lap);
+    if (kModels & 2) p->pit_within_3_batch(ptrs, pit);
+    benchmark::DoNotOptimize(lap.data());
+    benchmark::DoNotOptimize(pit.data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void BM_ScoreLapTimeBatch(benchmark::State& state) { score_batch<1>(state); }
+void BM_ScorePitWithin3Batch(benchmark::State& state) { score_batch<2>(state); }
+void BM_ScoreCarsBatch(benchmark::State& state) { score_batch<3>(state); }
+BENCHMARK(BM_ScoreLapTimeBatch)->Arg(1)->Arg(20)->ArgName("cars");
+BENCHMARK(BM_ScorePitWithin3Batch)->Arg(1)->Arg(20)->ArgName("cars");
+BENCHMARK(BM_ScoreCarsBatch)->Arg(20)->ArgName("cars");
 
 // One decision as the live path makes it at a lap completion: StrategyConfig
 // defaults (1,000 Monte Carlo scenarios), a reused workspace, both rivals known.

@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
   SteadyClock clock;
   stream::StreamMetrics metrics;
   bench::CountingPublisher publisher;
-  stream::Processor processor(stream::ProcessorConfig{}, publisher, metrics, clock);
+  auto sessions_factory = bench::make_pipeline_factory();
+  stream::Processor processor(stream::ProcessorConfig{}, publisher, metrics, clock, sessions_factory);
   bench::ProcessorDriver driver(processor);
   bench::SynthFeed feed(sessions, 57, 3, "mem");
   const long rss_generators_kb = status_kb("VmRSS");

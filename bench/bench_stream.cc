@@ -17,9 +17,29 @@
 namespace {
 using namespace boxcall;
 
+/// The bytes of a chunk, reference-counted like librdkafka's fetch buffers: records the
+/// processor holds (RecordRef::hold) keep them alive after the chunk moved on.
+struct ChunkBytes {
+  std::vector<std::uint8_t> data;
+  std::size_t holds = 0;
+  bool retired = false;
+  static stream::HeldRecord hold(void* context) {
+    auto* b = static_cast<ChunkBytes*>(context);
+    ++b->holds;
+    return {b, [](void* p) {
+              auto* bytes = static_cast<ChunkBytes*>(p);
+              if (--bytes->holds == 0 && bytes->retired) delete bytes;
+            }};
+  }
+};
+
 /// A chunk of encoded records, owned (the feed's spans are copied out).
 struct Chunk {
-  std::vector<std::uint8_t> bytes;
+  Chunk() = default;
+  Chunk(const Chunk&) = delete;
+  Chunk& operator=(const Chunk&) = delete;
+  ~Chunk() { retire(); }
+  ChunkBytes* storage = new ChunkBytes;
   struct Rec {
     std::size_t begin, size, session;
     stream::InputTopic topic;
@@ -29,7 +49,20 @@ struct Chunk {
   std::size_t samples = 0;
 
   /// Refills from `feed`; false when the feed is exhausted before anything was read.
+  void retire() {
+    if (storage->holds == 0) {
+      delete storage;
+    } else {
+      storage->retired = true;  // deleted by its last hold
+    }
+    storage = nullptr;
+  }
   bool fill(bench::SynthFeed& feed, std::size_t n) {
+    if (storage->holds > 0) {
+      retire();
+      storage = new ChunkBytes;
+    }
+    std::vector<std::uint8_t>& bytes = storage->data;
     bytes.clear();
     recs.clear();
     samples = 0;
@@ -43,7 +76,9 @@ struct Chunk {
     }
     return !recs.empty();
   }
-  [[nodiscard]] std::span<const std::uint8_t> value(const Rec& r) const { return {bytes.data() + r.begin, r.size}; }
+  [[nodiscard]] std::span<const std::uint8_t> value(const Rec& r) const {
+    return {storage->data.data() + r.begin, r.size};
+  }
 };
 
 std::string session_prefix(int round) {
@@ -54,14 +89,14 @@ std::string session_prefix(int round) {
 
 /// 100,000 records of the middle of a race (laps running, every record type present).
 const Chunk& decode_corpus() {
-  static const Chunk chunk = [] {
+  static const Chunk* chunk = [] {
     bench::SynthFeed feed(1, 57, 7);
-    Chunk c;
-    (void)c.fill(feed, 50'000);  // skip the grid and lap 1
-    (void)c.fill(feed, 100'000);
+    auto* c = new Chunk;          // (never freed: lives as long as the benchmark)
+    (void)c->fill(feed, 50'000);  // skip the grid and lap 1
+    (void)c->fill(feed, 100'000);
     return c;
   }();
-  return chunk;
+  return *chunk;
 }
 
 void BM_DecodeFlatBuffers(benchmark::State& state) {
@@ -76,7 +111,7 @@ void BM_DecodeFlatBuffers(benchmark::State& state) {
     if (++i == c.recs.size()) i = 0;
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["bytes_per_record"] = static_cast<double>(c.bytes.size()) / static_cast<double>(c.recs.size());
+  state.counters["bytes_per_record"] = static_cast<double>(c.storage->data.size()) / static_cast<double>(c.recs.size());
   state.counters["errors"] = static_cast<double>(errors);
 }
 BENCHMARK(BM_DecodeFlatBuffers);
@@ -164,7 +199,8 @@ void BM_ProcessorPerRecord(benchmark::State& state) {
   SteadyClock clock;
   stream::StreamMetrics metrics;
   bench::CountingPublisher publisher;
-  stream::Processor processor(stream::ProcessorConfig{}, publisher, metrics, clock);
+  auto sessions_factory = bench::make_pipeline_factory();
+  stream::Processor processor(stream::ProcessorConfig{}, publisher, metrics, clock, sessions_factory);
   bench::ProcessorDriver driver(processor);
   int round = 0;
   auto feed = std::make_unique<bench::SynthFeed>(sessions, 57, 11, session_prefix(round));
@@ -185,7 +221,7 @@ void BM_ProcessorPerRecord(benchmark::State& state) {
       state.ResumeTiming();
     }
     const auto& r = chunk.recs[i++];
-    driver.feed(chunk.sessions[r.session], r.topic, chunk.value(r));
+    driver.feed(chunk.sessions[r.session], r.topic, chunk.value(r), -1, &ChunkBytes::hold, chunk.storage);
     samples += r.topic == stream::InputTopic::Telemetry;
   }
   state.SetItemsProcessed(state.iterations());

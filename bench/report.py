@@ -146,18 +146,19 @@ if infer:
     row("model scoring: next lap time (XGBoost, 200 trees)", infer, "BM_ScoreLapTime",
         "through infer::XgbPredictor, boosters of `boxcall train`'s shape")
     row("model scoring: pit within 3 laps (XGBoost, 200 trees)", infer, "BM_ScorePitWithin3", "")
+    row("model scoring, 20 cars together: next lap time (per car)", infer, "BM_ScoreLapTimeBatch/cars:20",
+        "Predictor::next_lap_s_batch: one XGBoost call for the batch",
+        per=lambda r: 20)
+    row("model scoring, 20 cars together: pit within 3 (per car)", infer, "BM_ScorePitWithin3Batch/cars:20", "",
+        per=lambda r: 20)
+    row("model scoring, 20 cars together: both models (per car)", infer, "BM_ScoreCarsBatch/cars:20", "",
+        per=lambda r: 20)
     row("one strategy decision", infer, "BM_StrategyDecision",
         "infer::decide, 1,000 Monte Carlo scenarios (default config)")
 else:
     w("| model scoring (XGBoost) | | pending | | src/infer not benchmarked in this run |")
     w("| one strategy decision | | pending | | src/infer not benchmarked in this run |")
 w("")
-if p1 is not None:
-    verdict = "met" if p1 <= 1000 else "NOT met"
-    w(f"Target \"decode + per-sample state update <= 1 µs per sample on one core\": median {fmt_ns(p1)} CPU per record "
-      f"(1 session), {fmt_ns(p100) if p100 else 'n/a'} (100 sessions): **{verdict}**.")
-    w("")
-
 # ------------------------------------------------------------------ memory
 w("## Memory (RSS) with concurrent sessions")
 w("")
@@ -178,7 +179,7 @@ for n in (1, 100, 1000):
     except OSError:
         pass
     if not m:
-        w(f"| {n} | {n * 20} | failed | | | | | |")
+        w(f"| {n} | {n * 20} | {'failed' if os.path.exists(path(f'memory_{n}.time')) else 'not run'} | | | | | |")
         continue
     gen = (m["rss_after_generators_kb"] - m["rss_start_kb"]) / 1024
     w(f"| {n:,} | {m['cars']:,} | {m['records']:,} | {m['rss_kb'] / 1024:.1f} MiB | {m['hwm_kb'] / 1024:.1f} MiB | "
@@ -192,46 +193,68 @@ if mem_1000:
     w("")
 
 # ------------------------------------------------------------------ throughput
+targets = []  # (name, measured, met)
+
+
+def target(name, measured, met):
+    targets.append((name, measured, met))
+    w(f"`target {name} ... measured {measured} ... {'met' if met else 'NOT met'}`")
+    w("")
+
+
 tb = load("tp_boxcall.json")
+tfair = load("tp_boxcall_fair.json")
+tfloor = load("tp_floor.json")
 tpeer = load("tp_peer.json")
 w("## End-to-end throughput through the real broker")
 w("")
 if tb:
     w(f"{tb['sessions']} synthetic sessions x 20 cars x {tb['laps']} laps = {tb['records']:,} records "
       f"({tb['telemetry']:,} telemetry, {tb['timing']:,} timing) published as fast as possible into fresh topics "
-      f"({tb['partitions']} partitions each) before either consumer starts "
+      f"({tb['partitions']} partitions each) before any consumer starts "
       f"(publish: {tb['publish_s']:.1f} s, {rate(tb['publish_per_s'])}). Then each system reads all of them from "
-      "the earliest offset with its own consumer group; the clock runs from the first record consumed to the last.")
+      "the earliest offset with its own consumer group; the clock runs from the first record consumed to the last. "
+      "The floor is a pass-through (librdkafka consumer -> producer, boxcall's client settings, no processing); "
+      "\"boxcall, compared config\" runs with snapshots and models off, computing what the peer computes.")
     w("")
-    w("| system | records | seconds | events/s | process CPU s | events per CPU second | processing thread: on CPU / waiting for a CPU | outputs |")
-    w("|---|---|---|---|---|---|---|---|")
-    sched_b = (f"{tb['loop_thread_on_cpu_s']:.2f} s / {tb['loop_thread_waiting_for_cpu_s']:.2f} s "
-               f"(of {tb['run_s']:.2f} s, join and drain included)" if "loop_thread_on_cpu_s" in tb else "")
-    w(f"| boxcall (Runner, 1 thread) | {tb['records']:,} | {tb['consume_s']:.2f} | **{rate(tb['events_per_s'])}** | "
-      f"{tb['cpu_s']:.2f} | {rate(tb['events_per_cpu_s'])} | {sched_b} | {tb['outputs']:,.0f} (snapshots + laps, acked) |")
-    if tpeer:
-        sched_p = (f"{tpeer['stream_thread_on_cpu_s']:.2f} s / {tpeer['stream_thread_waiting_for_cpu_s']:.2f} s "
-                   f"(of {tpeer['consume_s']:.2f} s)" if "stream_thread_on_cpu_s" in tpeer else "")
-        w(f"| Kafka Streams peer (1 stream thread) | {tpeer['records']:,} | {tpeer['consume_s']:.2f} | "
-          f"**{rate(tpeer['events_per_s'])}** | {tpeer['cpu_s']:.2f} | {rate(tpeer['events_per_cpu_s'])} | {sched_p} | "
-          f"{tpeer['outputs']:,} (laps) |")
-        w(f"| **boxcall / peer** | | | **{ratio(tb['events_per_s'], tpeer['events_per_s'])}** | | "
-          f"**{ratio(tb['events_per_cpu_s'], tpeer['events_per_cpu_s'])}** | | |")
-    else:
-        w("| Kafka Streams peer | failed | | | | | | |")
+    w("| system | records | seconds | events/s | of the floor | process CPU s | events per CPU second | "
+      "processing thread: on CPU / waiting for a CPU | outputs |")
+    w("|---|---|---|---|---|---|---|---|---|")
+
+    def tp_row(label, d, outputs):
+        if not d:
+            w(f"| {label} | failed | | | | | | | |")
+            return
+        on = d.get("loop_thread_on_cpu_s", d.get("stream_thread_on_cpu_s"))
+        wait = d.get("loop_thread_waiting_for_cpu_s", d.get("stream_thread_waiting_for_cpu_s"))
+        sched = f"{on:.2f} s / {wait:.2f} s" if on is not None else ""
+        of_floor = f"{d['events_per_s'] / tfloor['events_per_s']:.0%}" if tfloor else "n/a"
+        w(f"| {label} | {d['records']:,} | {d['consume_s']:.2f} | **{rate(d['events_per_s'])}** | {of_floor} | "
+          f"{d['cpu_s']:.2f} | {rate(d['events_per_cpu_s'])} | {sched} | {outputs(d)} |")
+
+    tp_row("floor (pass-through, 1 thread)", tfloor, lambda d: f"{d['outputs']:,} (every record)")
+    tp_row("boxcall (Runner, 1 thread; defaults: snapshots, models)", tb,
+           lambda d: f"{d['outputs']:,.0f} (snapshots, laps, predictions, alerts)")
+    tp_row("boxcall, compared config (snapshots off, models off)", tfair,
+           lambda d: f"{d['outputs']:,.0f} (laps, alerts)")
+    tp_row("Kafka Streams peer (1 stream thread)", tpeer, lambda d: f"{d['outputs']:,} (laps)")
+    if tfair and tpeer:
+        w(f"| **boxcall (compared config) / peer** | | | **{ratio(tfair['events_per_s'], tpeer['events_per_s'])}** | | | "
+          f"**{ratio(tfair['events_per_cpu_s'], tpeer['events_per_cpu_s'])}** | | |")
     w("")
     w("Process CPU s = user + system time of the whole process over the run (every librdkafka / JVM thread);")
     w("\"waiting for a CPU\" = time the thread was runnable while other processes held both cores")
     w("(`/proc/.../schedstat`): a large value means the run was short of CPU, not of data.")
     w("")
-    v1 = "met" if tb["events_per_s"] >= 200_000 else "NOT met"
-    w(f"Target \">= 200,000 telemetry events/s sustained through the real broker\": {rate(tb['events_per_s'])}: "
-      f"**{v1}**.")
-    if tpeer:
-        v2 = "met" if tb["events_per_s"] >= 10 * tpeer["events_per_s"] else "NOT met"
-        w(f"Target \">= 10x the peer's throughput\": {ratio(tb['events_per_s'], tpeer['events_per_s'])} "
-          f"(per CPU second: {ratio(tb['events_per_cpu_s'], tpeer['events_per_cpu_s'])}): **{v2}**.")
-    w("")
+    if tfloor:
+        share = tb["events_per_s"] / tfloor["events_per_s"]
+        target("throughput_vs_floor (>= 90% of the floor's events/s)",
+               f"{share:.0%} ({rate(tb['events_per_s'])} vs {rate(tfloor['events_per_s'])})", share >= 0.9)
+    if tfair and tpeer:
+        r = tfair["events_per_cpu_s"] / tpeer["events_per_cpu_s"]
+        target("per_cpu_vs_peer (>= 5x the fair peer's events per CPU second)",
+               f"{r:.1f}x ({rate(tfair['events_per_cpu_s'])} vs {rate(tpeer['events_per_cpu_s'])}; wall "
+               f"{ratio(tfair['events_per_s'], tpeer['events_per_s'])})", r >= 5)
 else:
     w("The throughput run failed (see the work directory).")
     w("")
@@ -240,57 +263,57 @@ else:
 w("## End-to-end latency at fixed offered rates")
 w("")
 w("Input send time (wall clock, just before `produce()`) to the output being readable by a consumer of the")
-w("output topic; the first 2 s of each run are warm-up and left out. `all` = every output on `features`")
-w("(per-car snapshots every second of event time, and LapFeatures); `laps` = LapFeatures only, timed from the")
-w("LapCompleted record, which is what the peer computes (boxcall's lap-close gate waits for the car's next")
-w("sample, so it is in boxcall's lap numbers). Histogram = `boxcall_stage_latency_seconds{stage=\"end_to_end\"}`")
-w("(input record timestamp -> output acknowledged; bucket upper bounds, warm-up included).")
+w("output topic; the first 2 s of each run are warm-up and left out; percentiles over every timed output.")
+w("floor = the pass-through: each input record forwarded, timed from its own send. boxcall `all` = every output")
+w("on `features` (per-car snapshots every second of event time, timed from the first input at or past their")
+w("event time; LapFeatures, timed from the LapCompleted record); `laps` = LapFeatures only, what the peer")
+w("computes. \"compared\" = boxcall with snapshots and models off. Ratios are to the floor at the same rate.")
 w("")
-w("| offered | system | achieved in | outputs (n timed) | p50 | p99 | p99.9 | max | histogram p50 / p99 | loop thread on CPU / waiting for a CPU |")
+w("| offered | system | achieved in | outputs (n timed) | p50 | p99 | p99.9 | max | p50 / p99 vs floor | loop thread on CPU / waiting |")
 w("|---|---|---|---|---|---|---|---|---|---|")
 lat = {}
 for r_ in (1000, 10000, 100000, 0):
     label = "max" if r_ == 0 else f"{r_:,}/s"
-    for system in ("boxcall", "peer"):
-        d = load(f"lat_{system}_{r_}.json")
-        lat[(r_, system)] = d
+    fl = load(f"lat_floor_{r_}.json")
+    for system, fname, sets in (("floor", "floor", ("all",)), ("boxcall", "boxcall", ("all", "laps")),
+                                ("boxcall compared", "boxcall_fair", ("laps",)), ("peer", "peer", ("laps",))):
+        d = load(f"lat_{fname}_{r_}.json")
+        lat[(r_, fname)] = d
         if not d:
-            w(f"| {label} | {system} | failed | | | | | | | |")
+            ran = os.path.exists(path(f"lat_{fname}_{r_}.err"))
+            w(f"| {label} | {system} | {'failed' if ran else 'not run'} | | | | | | | |")
             continue
-        sets = [("all", d["all"]), ("laps", d["lap_features"])] if system == "boxcall" else [("laps", d["lap_features"])]
-        for name, s in sets:
-            hist = sched = ""
-            if system == "boxcall" and name == "all" and d.get("histogram_end_to_end"):
-                h = d["histogram_end_to_end"]
-                def le(v):
-                    return "> 10 s" if v is None else f"<= {v:g} ms"
-                hist = f"{le(h['p50_le_ms'])} / {le(h['p99_le_ms'])}"
-                if "loop_thread_on_cpu_s" in d:
-                    sched = (f"{d['loop_thread_on_cpu_s']:.2f} s / {d['loop_thread_waiting_for_cpu_s']:.2f} s "
-                             f"(of {d['seconds']:.0f} s)")
+        for name in sets:
+            s_ = d["all"] if name == "all" else d["lap_features"]
+            sched = ""
+            if name == sets[0] and "loop_thread_on_cpu_s" in d and system != "peer":
+                sched = f"{d['loop_thread_on_cpu_s']:.2f} s / {d['loop_thread_waiting_for_cpu_s']:.2f} s"
+            vs = ""
+            if fl and fl["all"]["n"] and s_["n"] and system != "floor":
+                vs = f"{ratio(s_['p50_ms'], fl['all']['p50_ms'])} / {ratio(s_['p99_ms'], fl['all']['p99_ms'])}"
             missing = ""
             if name == "laps" and d["laps_received"] < d["laps_sent"]:
                 missing = f", {d['laps_sent'] - d['laps_received']} laps not received"
             w(f"| {label} | {system} ({name}) | {rate(d['offered_per_s'])}, {d['sessions']} sessions | "
-              f"{s['n']:,}{missing} | {s['p50_ms']:.1f} ms | {s['p99_ms']:.1f} ms | {s['p999_ms']:.1f} ms | "
-              f"{s['max_ms']:.1f} ms | {hist} | {sched} |")
+              f"{s_['n']:,}{missing} | {s_['p50_ms']:.1f} ms | {s_['p99_ms']:.1f} ms | {s_['p999_ms']:.1f} ms | "
+              f"{s_['max_ms']:.1f} ms | {vs} | {sched} |")
 w("")
 w("At \"max\" the producer runs as fast as it can on the same two cores as the system under test, so the")
-w("offered rate differs between the boxcall and the peer runs, and the consumer falls behind the producer:")
-w("those latencies are mostly queueing (records waiting in the topic), not processing.")
+w("offered rate differs between runs, and the consumer falls behind the producer: those latencies are mostly")
+w("queueing (records waiting in the topic), not processing.")
 w("")
-b10 = lat.get((10000, "boxcall"))
-if b10:
-    v = "met" if b10["all"]["p99_ms"] <= 10 else "NOT met"
-    w(f"Target \"p99 <= 10 ms at 10,000 events/s offered\": boxcall p99 {b10['all']['p99_ms']:.1f} ms over all "
-      f"outputs ({b10['lap_features']['p99_ms']:.1f} ms over LapFeatures): **{v}**.")
-    w("")
-w("Latency ratios (peer / boxcall, LapFeatures, same definition):")
+b10, f10 = lat.get((10000, "boxcall")), lat.get((10000, "floor"))
+if b10 and f10:
+    p99, fp99 = b10["all"]["p99_ms"], f10["all"]["p99_ms"]
+    target("p99_at_10k (<= 2x the floor's p99 and <= 10 ms, all outputs)",
+           f"{p99:.1f} ms = {p99 / fp99:.1f}x the floor's {fp99:.1f} ms (LapFeatures: {b10['lap_features']['p99_ms']:.1f} ms)",
+           p99 <= 2 * fp99 and p99 <= 10)
+w("Latency ratios (peer / boxcall in the compared config, LapFeatures, same definition):")
 w("")
 w("| offered | p50 | p99 |")
 w("|---|---|---|")
 for r_ in (1000, 10000, 100000, 0):
-    b, p = lat.get((r_, "boxcall")), lat.get((r_, "peer"))
+    b, p = lat.get((r_, "boxcall_fair")), lat.get((r_, "peer"))
     label = "max" if r_ == 0 else f"{r_:,}/s"
     if b and p and b["lap_features"]["n"] and p["lap_features"]["n"]:
         w(f"| {label} | {ratio(p['lap_features']['p50_ms'], b['lap_features']['p50_ms'])} | "
@@ -298,6 +321,69 @@ for r_ in (1000, 10000, 100000, 0):
     else:
         w(f"| {label} | n/a | n/a |")
 w("")
+
+# ------------------------------------------------------------------ the loop timeline
+w("## Where the tail comes from (loop timeline at 10,000 events/s)")
+w("")
+tail = b10.get("tail") if b10 else None
+if tail:
+    w("What boxcall's loop thread ran during the 10,000/s run (stream::LoopTimeline, one span per unit of loop")
+    w("work; `bench_e2e latency --timeline FILE`). waited = for records, the oldest record's age when the loop")
+    w("took it; for delivery reports, the longest produce -> acknowledgement among them.")
+    w("")
+    w("| work | spans | total | p50 | p99 | max | largest count | outputs produced in it |")
+    w("|---|---|---|---|---|---|---|---|")
+    for kind, t in tail["timeline"].items():
+        if not isinstance(t, dict):
+            continue
+        w(f"| {kind} | {t['spans']:,} | {t['total_ms']:.1f} ms | {t['p50_us']:.1f} µs | {t['p99_us']:.1f} µs | "
+          f"{t['max_us']:.1f} µs | {t['max_count']:,} | {t['outputs']:,} |")
+    w("")
+    so = tail.get("slow_outputs")
+    if so:
+        shares = ", ".join(f"{k} {v:.1%}" for k, v in sorted(so["loop_share"].items(), key=lambda kv: -kv[1]))
+        longest = ", ".join(f"{k} {v}" for k, v in sorted(so["longest_span"].items(), key=lambda kv: -kv[1]))
+        w(f"The {so['n']:,} outputs at or above the p99 ({so['threshold_ms']:.1f} ms): mean window (input sent -> "
+          f"output readable) {so['mean_window_ms']:.1f} ms; share of those windows the loop spent on: "
+          f"{shares or 'nothing'}; the longest loop span in each window: {longest or 'none'}; windows in which "
+          f"the loop ran nothing: {so['windows_loop_idle']}; longest input wait seen in them "
+          f"{so['max_input_waited_ms']:.1f} ms, longest delivery wait {so['max_delivery_waited_ms']:.1f} ms.")
+        w("")
+else:
+    w("No timeline in this run.")
+    w("")
+
+# ------------------------------------------------------------------ summary
+pr1 = stream.get("BM_ProcessorPerRecord/sessions:1")
+pr100 = stream.get("BM_ProcessorPerRecord/sessions:100")
+sc = infer.get("BM_ScoreCarsBatch/cars:20") if infer else None
+w("## Targets (issue 13)")
+w("")
+if pr1:
+    t1, t100 = ns(pr1), ns(pr100) if pr100 else None
+    target("per_record_1_session (<= 150 ns median, decode + processing)", fmt_ns(t1), t1 <= 150)
+    if t100 is not None:
+        target("per_record_100_sessions (<= 400 ns median)", fmt_ns(t100), t100 <= 400)
+if sc:
+    per_car = ns(sc) / 20  # one iteration scores 20 cars
+    target("scoring_20_cars (<= 3 µs per car, both models, 20 cars together)", fmt_ns(per_car) + " per car",
+           per_car <= 3000)
+w("All targets of this run:")
+w("")
+w("```")
+for name, measured, met in targets:
+    w(f"target {name} ... measured {measured} ... {'met' if met else 'NOT met'}")
+w("```")
+w("")
+with open(os.path.join(WORK, "summary.txt"), "w") as f:
+    for name, measured, met in targets:
+        f.write(f"target {name} ... measured {measured} ... {'met' if met else 'NOT met'}\n")
+
+# The soak section (bench/soak.sh, a separate 10-minute run) is kept as it was.
+if os.path.exists(OUT):
+    soak = re.search(r"<!-- soak:begin -->.*?<!-- soak:end -->\n?", open(OUT).read(), flags=re.S)
+    if soak:
+        out += ["", soak.group(0).rstrip("\n")]
 
 with open(OUT, "w") as f:
     f.write("\n".join(out) + "\n")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds what the benchmarks need, runs every benchmark (micro, memory, end to end through a
-# real Kafka broker, the Kafka Streams peer) and writes bench/RESULTS.md. See docs/benchmarks.md.
+# real Kafka broker: the floor (a librdkafka pass-through), boxcall, boxcall in the configuration
+# compared with the Kafka Streams peer, the peer) and writes bench/RESULTS.md with one summary line
+# per target (`target ... measured ... met|NOT met`, also printed at the end). See docs/benchmarks.md.
 #
-#   bench/run_all.sh            # from anywhere; about 15 minutes on 2 cores (plus a clean build)
+#   bench/run_all.sh            # from anywhere; about 25 minutes on 2 cores (plus a clean build)
 #
 # Environment: BOXCALL_BENCH_BUILD (build dir, default build-bench), BOXCALL_BENCH_OUT (results
 # file, default bench/RESULTS.md), BOXCALL_BENCH_SECONDS (offered seconds per latency rate, 15),
@@ -96,6 +98,13 @@ echo "e2e_load_before=$(loadavg)" >>"$WORK/machine.txt"
 timeout 600 "$B/bench_e2e" throughput --brokers "$BOOTSTRAP" --prefix tp --sessions "$TP_SESSIONS" --laps 5 \
   >"$WORK/tp_boxcall.json" 2>"$WORK/tp_boxcall.err"
 RECORDS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$WORK/tp_boxcall.json")
+log "throughput: the floor (pass-through) on the same $RECORDS records (load $(loadavg))"
+timeout 600 "$B/bench_e2e" throughput --system floor --brokers "$BOOTSTRAP" --prefix tp --records "$RECORDS" \
+  >"$WORK/tp_floor.json" 2>"$WORK/tp_floor.err" || log "floor throughput failed (see $WORK/tp_floor.err)"
+log "throughput: boxcall in the compared config (snapshots off, models off) (load $(loadavg))"
+timeout 600 "$B/bench_e2e" throughput --brokers "$BOOTSTRAP" --prefix tp --sessions "$TP_SESSIONS" --laps 5 \
+  --records "$RECORDS" --snapshots off --models off >"$WORK/tp_boxcall_fair.json" 2>"$WORK/tp_boxcall_fair.err" \
+  || log "boxcall compared-config throughput failed (see $WORK/tp_boxcall_fair.err)"
 log "throughput: Kafka Streams peer on the same $RECORDS records (load $(loadavg))"
 timeout 900 java -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -jar "$PEER_JAR" "$BOOTSTRAP" tp-peer \
   tp-telemetry tp-timing tp-peer-features "$RECORDS" 2>"$WORK/tp_peer.err" | grep '^{' >"$WORK/tp_peer.json"
@@ -121,9 +130,19 @@ stop_peer() {
 }
 
 for rate in 1000 10000 100000 0; do
-  log "latency: boxcall at ${rate/#0/max} events/s for ${SECONDS_PER_RATE}s (load $(loadavg))"
+  log "latency: the floor at ${rate/#0/max} events/s for ${SECONDS_PER_RATE}s (load $(loadavg))"
+  timeout 300 "$B/bench_e2e" latency --system floor --brokers "$BOOTSTRAP" --prefix "lf$rate" --rate "$rate" \
+    --seconds "$SECONDS_PER_RATE" >"$WORK/lat_floor_$rate.json" 2>"$WORK/lat_floor_$rate.err" \
+    || log "floor latency failed (see $WORK/lat_floor_$rate.err)"
+  log "latency: boxcall at ${rate/#0/max} events/s, loop timeline kept (load $(loadavg))"
   timeout 300 "$B/bench_e2e" latency --brokers "$BOOTSTRAP" --prefix "lb$rate" --rate "$rate" \
-    --seconds "$SECONDS_PER_RATE" >"$WORK/lat_boxcall_$rate.json" 2>"$WORK/lat_boxcall_$rate.err"
+    --seconds "$SECONDS_PER_RATE" --timeline "$WORK/timeline_$rate.jsonl" \
+    >"$WORK/lat_boxcall_$rate.json" 2>"$WORK/lat_boxcall_$rate.err"
+  log "latency: boxcall in the compared config at ${rate/#0/max} events/s (load $(loadavg))"
+  timeout 300 "$B/bench_e2e" latency --brokers "$BOOTSTRAP" --prefix "lc$rate" --rate "$rate" \
+    --seconds "$SECONDS_PER_RATE" --snapshots off --models off \
+    >"$WORK/lat_boxcall_fair_$rate.json" 2>"$WORK/lat_boxcall_fair_$rate.err" \
+    || log "boxcall compared-config latency failed (see $WORK/lat_boxcall_fair_$rate.err)"
   log "latency: peer at ${rate/#0/max} events/s (load $(loadavg))"
   start_peer "lp$rate"
   timeout 300 "$B/bench_e2e" latency --brokers "$BOOTSTRAP" --prefix "lp$rate" --rate "$rate" \
@@ -135,4 +154,5 @@ echo "e2e_load_after=$(loadavg)" >>"$WORK/machine.txt"
 "$BROKER" stop --dir "$KAFKA_DIR" >/dev/null 2>&1
 log "broker stopped; writing $OUT"
 python3 "$ROOT/bench/report.py" "$WORK" "$OUT"
+cat "$WORK/summary.txt"
 log "done: $OUT (raw outputs in $WORK)"

@@ -14,13 +14,11 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/models.h"
 #include "base/result.h"
 #include "base/validate.h"
 #include "features/session_engine.h"
 #include "infer/pipeline.h"
-#include "infer/priors.h"
-#include "infer/rules_predictor.h"
-#include "infer/xgb_predictor.h"
 #include "sources/drive.h"
 #include "sources/fastf1_reader.h"
 
@@ -32,6 +30,7 @@ struct BacktestOptions {
   std::string car_data;
   std::string out;
   std::string models;
+  bool no_models = false;
   std::string track_status;
   std::string alerts_out;
   std::string session;
@@ -110,23 +109,16 @@ int run_backtest(const BacktestOptions& o) {
     }
     sources::FastF1Reader reader(paths, o.session);
 
-    // The models, or the documented fallback rules (said on stderr, and in every prediction's model_version).
-    std::shared_ptr<const infer::Predictor> predictor;
-    auto priors = std::make_shared<infer::StrategyPriors>();
-    if (!o.models.empty()) {
-      auto loaded = infer::load_predictor(o.models);
-      if (!loaded) throw ConfigError("models: " + loaded.error().detail);
-      predictor = loaded.value();
-      if (auto file = fs::path(o.models) / infer::kPriorsFile; fs::exists(file)) {
-        auto p = infer::load_priors(file);
-        if (!p) throw ConfigError("models: " + p.error().detail);
-        *priors = std::move(p.value());
-      }
-    } else {
-      predictor = std::make_shared<infer::RulesPredictor>();
-      std::fprintf(stderr, "backtest: no --models: using the fallback rules predictor (%s)\n",
-                   predictor->version().c_str());
-    }
+    // The models as `boxcall run` loads them (one default: the shipped models), or with --no-models
+    // the documented fallback rules; said on stderr, and in every prediction's model_version.
+    ModelsConfig models;
+    models.dir = o.models;
+    models.enabled = !o.no_models;
+    models.reload_interval = std::chrono::milliseconds(0);
+    models.fallback = "rules";
+    const ModelSetup setup(models);
+    auto predictor = setup.predictor()();
+    std::fprintf(stderr, "backtest: %s\n", setup.describe().c_str());
 
     std::ofstream out(o.out, std::ios::binary | std::ios::trunc);
     if (!out) throw ConfigError("cannot write " + o.out);
@@ -137,7 +129,7 @@ int run_backtest(const BacktestOptions& o) {
     infer::StrategyConfig sc;
     sc.scenarios = o.scenarios;
     infer::SessionPipeline pipeline(
-        reader.session_id(), fc, sc, [predictor] { return predictor; }, priors);
+        reader.session_id(), fc, sc, [predictor] { return predictor; }, setup.priors());
     CollectingSink sink;
     // Same records as the live path: what it dead-letters is counted and skipped here.
     const sources::DriveStats drove = sources::drive(reader, pipeline, sink);
@@ -199,7 +191,9 @@ void register_backtest(CLI::App& app, std::function<int()>& run) {
   cmd->add_option("--car-data", opts->car_data, "Directory of <number>_telemetry.csv[.gz] files (optional)");
   cmd->add_option("--out", opts->out, "Output CSV, one row per (driver, lap)")->required();
   cmd->add_option("--models", opts->models,
-                  "Model directory from `boxcall train` (default: the fallback rules predictor)");
+                  "Model directory from `boxcall train` (default: the models shipped with boxcall, as `run`)");
+  cmd->add_flag("--no-models", opts->no_models, "Use the fallback rules predictor instead of models")
+      ->excludes("--models");
   cmd->add_option("--track-status", opts->track_status,
                   "FastF1 track_status.csv (default: the one beside the laps file, if any)");
   cmd->add_option("--alerts-out", opts->alerts_out, "Also write the alerts raised and cleared, as CSV");

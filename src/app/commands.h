@@ -17,5 +17,6 @@ void register_record(CLI::App& app, std::function<int()>& run);
 void register_inspect(CLI::App& app, std::function<int()>& run);
 void register_synth(CLI::App& app, std::function<int()>& run);
 void register_config(CLI::App& app, std::function<int()>& run);
+void register_ingest(CLI::App& app, std::function<int()>& run);
 
 }  // namespace boxcall::app

@@ -85,7 +85,8 @@ Option duration(std::string section, std::string key, std::string help, Get get)
 }
 
 template <typename Get>
-Option text(std::string section, std::string key, std::string help, Get get, std::vector<std::string> choices = {}) {
+Option text(std::string section, std::string key, std::string help, Get get,
+            const std::vector<std::string>& choices = {}) {
   std::string type = "string";
   if (!choices.empty()) {
     type.clear();
@@ -211,7 +212,7 @@ Option properties(std::string section, std::string key, std::string help, Get ge
 }
 
 const std::vector<Section>& sections() {
-  static const std::vector<Section> all{
+  static const std::vector<Section> kAll{
       {"kafka", "The cluster, the consumer group and librdkafka properties."},
       {"topics", "Topic names (docs/wire-contract.md)."},
       {"output",
@@ -231,12 +232,12 @@ const std::vector<Section>& sections() {
       {"log", "Logging (stderr)."},
       {"state", "Local state of the process."},
   };
-  return all;
+  return kAll;
 }
 
 const std::vector<Option>& options() {
   using std::chrono::milliseconds;
-  static const std::vector<Option> all{
+  static const std::vector<Option> kAll{
       // [kafka]
       text(
           "kafka", "brokers", "Bootstrap servers (host:port,...). Empty: the embedded broker and a synthetic race.",
@@ -244,6 +245,19 @@ const std::vector<Option>& options() {
       text(
           "kafka", "group_id", "Consumer group id: instances with the same id share the sessions.",
           [](Config & c) -> auto& { return c.stream.group_id; }),
+      text("kafka", "processing_guarantee",
+           "exactly_once: outputs and input offsets are committed together in Kafka transactions; a restarted or "
+           "moved session is re-read to rebuild its state without publishing its committed outputs again "
+           "(consumers should read with isolation.level=read_committed). at_least_once: no transactions; after a "
+           "crash or a rebalance a session's outputs are published again from its start. The embedded broker "
+           "always runs at least once (docs/operations.md, \"Delivery guarantees\").",
+           [](Config & c) -> auto& { return c.stream.processing_guarantee; }, {"exactly_once", "at_least_once"}),
+      text(
+          "kafka", "instance_id",
+          "This instance's stable identity in the group, unique among its instances: exactly-once processing "
+          "names its transactional producer <group_id>-<instance_id>, so that a restart fences its dead "
+          "predecessor at once. Empty: the host name and a hash of the state directory.",
+          [](Config & c) -> auto& { return c.stream.instance_id; }),
       duration(
           "kafka", "startup_timeout", "How long start-up waits for the brokers before failing.",
           [](Config & c) -> auto& { return c.stream.startup_timeout; }),
@@ -479,7 +493,7 @@ const std::vector<Option>& options() {
           "restart). Empty: $BOXCALL_STATE_DIR, else $XDG_STATE_HOME/boxcall, else ~/.local/state/boxcall.",
           [](Config & c) -> auto& { return c.stream.state_dir; }),
   };
-  return all;
+  return kAll;
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -511,9 +525,45 @@ std::string suggestion(const std::string& name, const std::vector<std::string>& 
   return best.empty() ? std::string() : " (did you mean '" + best + "'?)";
 }
 
+/// `text` on one line: control characters (a newline in a quoted TOML key, or the one toml++ quotes
+/// after "saw") written as escapes, so that a bad file still gives one error line.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '\n') {
+      out += "\\n";
+    } else if (ch == '\r') {
+      out += "\\r";
+    } else if (ch == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+void load_toml_file(const std::string& path, Config& c);
+
 }  // namespace
 
 void load_toml(const std::string& path, Config& c) {
+  try {
+    load_toml_file(path, c);
+  } catch (const ConfigError& e) {
+    throw ConfigError(one_line(e.what()));
+  }
+}
+
+namespace {
+
+void load_toml_file(const std::string& path, Config& c) {
   toml::table root;
   try {
     root = toml::parse_file(path);
@@ -555,6 +605,8 @@ void load_toml(const std::string& path, Config& c) {
     }
   }
 }
+
+}  // namespace
 
 void validate(const Config& c) {
   stream::validate(c.stream);

@@ -65,8 +65,8 @@ void append_json_escaped(std::string& out, std::string_view text) { escape_into(
 
 void configure_logging(const std::string& format, const std::string& level) {
   if (format != "text" && format != "json") throw ConfigError("log format '" + format + "' is not one of: text, json");
-  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-  if (!levels.contains(level)) {
+  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (!kLevels.contains(level)) {
     throw ConfigError("log level '" + level + "' is not one of: trace, debug, info, warn, error, critical, off");
   }
   auto logger = spdlog::get("boxcall");

@@ -3,13 +3,17 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <functional>
 
 #include "app/commands.h"
 #include "app/logging.h"
 #include "base/result.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int boxcall_main(int argc, char** argv) {
   CLI::App app{
       "boxcall: a low-latency streaming telemetry processor for motorsport race strategy.\n"
       "Consumes car telemetry and timing from Kafka, keeps per-car state for every session,\n"
@@ -28,6 +32,7 @@ int main(int argc, char** argv) {
   boxcall::app::register_record(app, run);
   boxcall::app::register_inspect(app, run);
   boxcall::app::register_synth(app, run);
+  boxcall::app::register_ingest(app, run);
   boxcall::app::register_train(app, run);
   boxcall::app::register_backtest(app, run);
   boxcall::app::register_config(app, run);
@@ -47,5 +52,21 @@ int main(int argc, char** argv) {
   } catch (const boxcall::ConfigError& e) {
     std::fprintf(stderr, "boxcall: error: %s\n", e.what());
     return 2;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return boxcall_main(argc, argv);
+  } catch (const std::exception& e) {
+    // A defect, not a configuration error: say what it was, then abort as an escaped exception would
+    // (the crash marker's signal handler records the record being processed: docs/operations.md).
+    std::fprintf(stderr, "boxcall: fatal: %s\n", e.what());
+    std::abort();
+  } catch (...) {
+    std::fputs("boxcall: fatal: unknown exception\n", stderr);
+    std::abort();
   }
 }

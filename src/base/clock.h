@@ -1,8 +1,10 @@
 #pragma once
-/// Processing-time clock, injected so that idle timeouts, snapshot periods and
-/// feed-health checks can be driven by hand in tests.
+/// Processing-time clock, injected wherever boxcall reads or waits for time
+/// (idle timeouts, feed-health checks, replay pacing), so that tests drive it
+/// by hand and never assert on the wall clock.
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 namespace boxcall {
 
@@ -13,12 +15,15 @@ class Clock {
   [[nodiscard]] virtual std::chrono::steady_clock::time_point now() const = 0;
   /// Wall-clock time (UTC), for comparing event times with the present.
   [[nodiscard]] virtual std::chrono::system_clock::time_point wall() const = 0;
+  /// Blocks until `now() >= t` (a manual clock moves there at once).
+  virtual void sleep_until(std::chrono::steady_clock::time_point t) = 0;
 };
 
 class SteadyClock final : public Clock {
  public:
   [[nodiscard]] std::chrono::steady_clock::time_point now() const override { return std::chrono::steady_clock::now(); }
   [[nodiscard]] std::chrono::system_clock::time_point wall() const override { return std::chrono::system_clock::now(); }
+  void sleep_until(std::chrono::steady_clock::time_point t) override { std::this_thread::sleep_until(t); }
 };
 
 /// A clock that moves only when told (tests).
@@ -35,6 +40,9 @@ class ManualClock final : public Clock {
   void advance(std::chrono::nanoseconds d) {
     ns_ += d.count();
     wall_ns_ += d.count();
+  }
+  void sleep_until(std::chrono::steady_clock::time_point t) override {
+    if (t > now()) advance(t - now());
   }
   void set_wall(std::chrono::system_clock::time_point t) {
     wall_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();

@@ -57,6 +57,25 @@ std::string_view to_string(TrackStatus s) {
   return "UNKNOWN";
 }
 
+TrackStatus track_status_from_code(int code) {
+  switch (code) {
+    case 1:
+      return TrackStatus::Green;
+    case 2:
+      return TrackStatus::Yellow;
+    case 4:
+      return TrackStatus::SafetyCar;
+    case 5:
+      return TrackStatus::Red;
+    case 6:
+      return TrackStatus::Vsc;
+    case 7:
+      return TrackStatus::VscEnding;
+    default:
+      return TrackStatus::Unknown;
+  }
+}
+
 std::string_view to_string(DrivingMode m) {
   switch (m) {
     case DrivingMode::Push:

@@ -54,6 +54,9 @@ enum class Severity : std::uint8_t { Info = 0, Warning, Critical };
 [[nodiscard]] std::string_view to_string(Compound c);
 [[nodiscard]] Compound compound_from_string(std::string_view s);  ///< "SOFT", "soft", "S" ...
 [[nodiscard]] std::string_view to_string(TrackStatus s);
+/// F1's TrackStatus code (1 green, 2 yellow, 4 safety car, 5 red, 6 VSC, 7 VSC ending), as in the live-timing
+/// feed and FastF1's track_status table; any other code (3, 8 and up, negative) is Unknown.
+[[nodiscard]] TrackStatus track_status_from_code(int code);
 [[nodiscard]] std::string_view to_string(DrivingMode m);
 [[nodiscard]] std::string_view to_string(Severity s);
 
@@ -89,6 +92,7 @@ struct LapCompleted {
   std::optional<TimeNs> pit_out_session_ns;
   std::string track_status;  ///< status codes seen in the lap, e.g. "12"
   std::optional<bool> deleted;
+  std::string compound_actual;  ///< Pirelli C0..C6 ("C3") when the source knows it (F1 game); empty otherwise
 };
 struct PitIn {};
 struct PitOut {};

@@ -29,6 +29,7 @@ enum class Reason : unsigned char {
   KeyMismatch,          ///< record key differs from the session in the payload
   EventTimeOutOfRange,  ///< event time impossibly far ahead of the session or of this machine's clock
   ProcessingCrashed,    ///< boxcall crashed while processing it; skipped on restart (docs/operations.md)
+  MalformedPacket,      ///< a binary input packet (F1 game UDP) of unknown format or type, or of the wrong length
   kCount
 };
 
@@ -93,6 +94,8 @@ inline std::string_view to_string(Reason r) {
       return "event_time_out_of_range";
     case Reason::ProcessingCrashed:
       return "processing_crashed";
+    case Reason::MalformedPacket:
+      return "malformed_packet";
     case Reason::kCount:
       break;
   }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 namespace boxcall {
 namespace {
@@ -39,6 +40,13 @@ bool take_char(std::string_view& s, char c) {
   return true;
 }
 
+// a * b + c, or nullopt when it does not fit in TimeNs.
+std::optional<TimeNs> mul_add(TimeNs a, TimeNs b, TimeNs c) {
+  TimeNs r = 0;
+  if (__builtin_mul_overflow(a, b, &r) || __builtin_add_overflow(r, c, &r)) return std::nullopt;
+  return r;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '"')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '"' || s.back() == '\r')) s.remove_suffix(1);
@@ -57,7 +65,9 @@ std::optional<TimeNs> parse_timedelta(std::string_view text) {
     std::string_view days_text = s.substr(0, pos);
     auto days = take_int(days_text);
     if (!days || !days_text.empty()) return std::nullopt;
-    total += *days * 86'400 * kNsPerSecond;
+    auto ns = mul_add(*days, 86'400 * kNsPerSecond, total);
+    if (!ns) return std::nullopt;  // beyond +-292 years: no duration of a race
+    total = *ns;
     s.remove_prefix(pos + 5);
     s = trim(s);
     take_char(s, '+');
@@ -74,12 +84,19 @@ std::optional<TimeNs> parse_timedelta(std::string_view text) {
   TimeNs frac = take_fraction_ns(s);
   if (!s.empty()) return std::nullopt;
   long long seconds = 0;
-  for (int i = 0; i < n; ++i) seconds = seconds * 60 + fields[i];
-  total += seconds * kNsPerSecond + frac;
+  for (int i = 0; i < n; ++i) {
+    auto next = mul_add(seconds, 60, fields[i]);
+    if (!next) return std::nullopt;
+    seconds = *next;
+  }
+  auto ns = mul_add(seconds, kNsPerSecond, frac);
+  if (!ns || __builtin_add_overflow(total, *ns, &total)) return std::nullopt;
   // pandas writes negative deltas as "-1 days +23:59:59.5": the sign applies to days only.
   if (negative && text.find(" days") != std::string_view::npos) {
-    return total - 2 * 86'400 * kNsPerSecond;
+    if (__builtin_sub_overflow(total, TimeNs{2} * 86'400 * kNsPerSecond, &total)) return std::nullopt;
+    return total;
   }
+  if (total == std::numeric_limits<TimeNs>::min()) return std::nullopt;
   return negative ? -total : total;
 }
 
@@ -106,7 +123,8 @@ std::optional<TimeNs> parse_utc_datetime(std::string_view text) {
   using namespace std::chrono;
   year_month_day ymd{std::chrono::year(static_cast<int>(*year)), std::chrono::month(static_cast<unsigned>(*month)),
                      std::chrono::day(static_cast<unsigned>(*day))};
-  if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
+  // Years outside 1900-2200 are no timing data, and (from 2262 on, or before 1678) do not fit in TimeNs.
+  if (*year < 1900 || *year > 2200 || !ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
   auto days_since_epoch = sys_days(ymd).time_since_epoch().count();
   return (static_cast<TimeNs>(days_since_epoch) * 86'400 + *hour * 3600 + *minute * 60 + *second) * kNsPerSecond + frac;
 }

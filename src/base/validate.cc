@@ -17,7 +17,7 @@ std::optional<Error> out_of_range(std::string_view field, double value, std::str
 constexpr TimeNs kMinEventTime = 946'684'800LL * kNsPerSecond;
 constexpr TimeNs kMaxEventTime = 4'102'444'800LL * kNsPerSecond;
 
-bool session_time_ok(TimeNs t) { return t >= -86'400 * kNsPerSecond && t <= 7 * 86'400 * kNsPerSecond; }
+bool session_time_ok(TimeNs t) { return t >= TimeNs{-86'400} * kNsPerSecond && t <= TimeNs{7} * 86'400 * kNsPerSecond; }
 
 std::optional<Error> check_times(TimeNs event_time, TimeNs session_time) {
   if (event_time < kMinEventTime || event_time > kMaxEventTime) {

@@ -6,6 +6,9 @@
 #include <span>
 #include <string_view>
 
+#include "base/records.h"
+#include "features/race.h"
+
 namespace boxcall::features {
 
 /// DRS codes that mean "flap open" in F1 car data (8 is "eligible", closed).
@@ -23,7 +26,8 @@ namespace boxcall::features {
 [[nodiscard]] bool green_only(std::string_view track_status);
 
 /// Estimated fuel on board after `lap` laps: start * (1 - lap / scheduled).
-[[nodiscard]] inline double fuel_kg_est(std::int32_t lap, std::int32_t scheduled_laps, double fuel_start_kg = 110.0) {
+[[nodiscard]] inline double fuel_kg_est(std::int32_t lap, std::int32_t scheduled_laps,
+                                        double fuel_start_kg = kFuelStartKg) {
   return fuel_start_kg * (1.0 - static_cast<double>(lap) / static_cast<double>(scheduled_laps));
 }
 

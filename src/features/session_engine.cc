@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -114,10 +115,14 @@ struct WindowStats {
   }
 };
 
+// A green, timed lap of the stint, not an in- or out-lap, with a known tyre
+// age: a candidate for the clean-lap history and the degradation slope
+// (both keep the candidates within 107 % of the stint's fastest).
 struct StintLap {
+  std::int32_t lap = 0;
   double tyre_age = 0;
   double lap_time_s = 0;
-  double corrected_s = 0;
+  std::optional<double> corrected_s;  // fuel-corrected; unknown without a fuel estimate
 };
 
 struct CarState {
@@ -142,6 +147,12 @@ struct CarState {
   std::int32_t stint = 0;
   std::optional<std::int32_t> tyre_age;
   std::vector<StintLap> stint_laps;  // pit- and status-clean laps of the current stint
+  std::int32_t pit_stops = 0;
+  std::int32_t compounds_mask = 0;
+  std::optional<double> last_clean_s;            // latest clean lap of any stint
+  std::optional<double> stint_best_corrected_s;  // best fuel-corrected clean lap of the stint
+  bool in_pit = false;                           // PitIn seen, PitOut not yet
+  bool finished = false;                         // took the chequered flag
 
   // Retirement.
   std::int32_t leader_lap_at_last_completion = 0;
@@ -182,20 +193,25 @@ struct CarState {
 
 struct SessionEngine::Impl {
   FeatureConfig config;
+  RaceListener* listener = nullptr;
   std::unordered_map<std::uint16_t, CarState> cars;
   std::optional<std::int32_t> scheduled_laps;
   std::optional<TimeNs> race_start_ns;
   bool finished = false;
   TrackStatus current_status = TrackStatus::Unknown;
-  bool status_known = false;
+  bool status_known = false;  // from TrackStatusChange events
+  // Without status events, the lap records tell the status now: their last code.
+  TrackStatus record_status = TrackStatus::Green;
   std::int32_t leader_lap = 0;
-  // T(., L) of every car that completed lap L, sorted: gaps and intervals.
-  // Grows with laps x cars (a race's worth), not with samples.
-  std::map<std::int32_t, std::vector<TimeNs>> lap_times;
+  bool chequered = false;  // the leader completed the scheduled laps
+  std::string session_name;
+  // (T(., L), car) of every car that completed lap L, sorted: gaps and intervals
+  // and the cars they refer to. Grows with laps x cars (a race's worth), not with samples.
+  std::map<std::int32_t, std::vector<std::pair<TimeNs, std::uint16_t>>> lap_times;
   TimeNs next_tick_ns = std::numeric_limits<TimeNs>::min();
   bool tick_armed = false;
 
-  explicit Impl(FeatureConfig c) : config(std::move(c)), scheduled_laps(config.scheduled_laps) {}
+  Impl(FeatureConfig c, RaceListener* l) : config(std::move(c)), listener(l), scheduled_laps(config.scheduled_laps) {}
 
   CarState& car_state(std::uint16_t car, const DriverCode& driver) {
     auto [it, inserted] = cars.try_emplace(car);
@@ -215,14 +231,31 @@ struct SessionEngine::Impl {
   }
 
   [[nodiscard]] bool running() const { return race_start_ns.has_value() && !finished; }
+  [[nodiscard]] TrackStatus status_now() const { return status_known ? current_status : record_status; }
+  // Left behind: the leader completed `retire_after_laps` laps since the car's last completion.
+  [[nodiscard]] bool left_behind(const CarState& c) const {
+    return config.retire_after_laps > 0 && !chequered &&
+           leader_lap - c.leader_lap_at_last_completion >= config.retire_after_laps;
+  }
+  void retire(CarState& c, TimeNs t, OutputSink& out) {
+    c.retired = true;
+    if (listener) listener->on_car(c.car, c.driver, CarChange::Retired, t, out);
+  }
+  void pit(const TimingEvent& e, bool in, OutputSink& out) {
+    CarState& c = car_state(e.car, e.driver);
+    (in ? c.pit_in_pending : c.pit_out_pending) = true;
+    c.in_pit = in;
+    if (listener) listener->on_car(c.car, c.driver, in ? CarChange::PitIn : CarChange::PitOut, e.event_time_ns, out);
+  }
 
   Placement on_sample(const TelemetrySample& s, bool late);
   void on_lap(const TimingEvent& e, const LapCompleted& lc, OutputSink& out);
-  void on_session(const TimingEvent& e, const SessionInfo& info);
-  void on_status(const TrackStatusChange& change);
+  void on_session(const TimingEvent& e, const SessionInfo& info, OutputSink& out);
+  void on_status(const TimingEvent& e, const TrackStatusChange& change, OutputSink& out);
   void tick(TimeNs watermark, OutputSink& out);
   void fill_telemetry(const CarState& c, LapFeatures& f) const;
-  void fill_timing(CarState& c, const TimingEvent& e, const LapCompleted& lc, LapFeatures& f);
+  void fill_timing(CarState& c, const TimingEvent& e, const LapCompleted& lc, ClosedLap& r);
+  void fill_gaps(const TimingEvent& e, ClosedLap& r);
 };
 
 Placement SessionEngine::Impl::on_sample(const TelemetrySample& s, bool late) {
@@ -280,7 +313,8 @@ void SessionEngine::Impl::fill_telemetry(const CarState& c, LapFeatures& f) cons
   f.gear_shifts = a.gear_shifts;
 }
 
-void SessionEngine::Impl::fill_timing(CarState& c, const TimingEvent& e, const LapCompleted& lc, LapFeatures& f) {
+void SessionEngine::Impl::fill_timing(CarState& c, const TimingEvent& e, const LapCompleted& lc, ClosedLap& r) {
+  LapFeatures& f = r.lap;
   const std::int32_t lap = lc.lap;
   f.lap_time_s = lc.lap_time_s;
   f.compound = lc.compound;
@@ -288,6 +322,8 @@ void SessionEngine::Impl::fill_timing(CarState& c, const TimingEvent& e, const L
 
   const bool in_lap = lc.pit_in_session_ns.has_value() || c.pit_in_pending;
   const bool out_lap = lc.pit_out_session_ns.has_value() || c.pit_out_pending;
+  r.flags.in_lap = in_lap;
+  r.flags.out_lap = out_lap;
 
   // Stint and tyre age, repaired against pit events: only a pit stop (an
   // out-lap now, or an in-lap just before) starts a stint; a lower tyre age
@@ -299,8 +335,11 @@ void SessionEngine::Impl::fill_timing(CarState& c, const TimingEvent& e, const L
     c.tyre_age = lc.tyre_life;
   } else if (out_lap || c.prev_lap_in_lap) {
     ++c.stint;
+    ++c.pit_stops;
+    r.new_stint = true;
     c.tyre_age = lc.tyre_life;
     c.stint_laps.clear();
+    c.stint_best_corrected_s.reset();
   } else if (lc.tyre_life && (!c.tyre_age || *lc.tyre_life >= *c.tyre_age)) {
     c.tyre_age = lc.tyre_life;
   } else if (c.tyre_age) {
@@ -308,52 +347,115 @@ void SessionEngine::Impl::fill_timing(CarState& c, const TimingEvent& e, const L
   }
   f.stint = c.stint;
   f.tyre_age = c.tyre_age;
+  if (f.compound != Compound::Unknown) c.compounds_mask |= 1 << static_cast<int>(f.compound);
+  r.pit_stops = c.pit_stops;
+  r.compounds_used_mask = c.compounds_mask;
 
   if (scheduled_laps && *scheduled_laps > 0) {
     f.laps_remaining = *scheduled_laps - lap;
     f.fuel_kg_est = fuel_kg_est(lap, *scheduled_laps, config.fuel_start_kg);
+    r.scheduled_laps = *scheduled_laps;
   }
 
-  // Gap and interval from the completion times of lap `lap`.
-  auto& times = lap_times[lap];
-  times.insert(std::upper_bound(times.begin(), times.end(), e.session_time_ns), e.session_time_ns);
-  f.gap_to_leader_s = ns_to_s(e.session_time_ns - times.front());
-  auto first_not_earlier = std::lower_bound(times.begin(), times.end(), e.session_time_ns);
-  if (first_not_earlier != times.begin()) f.interval_ahead_s = ns_to_s(e.session_time_ns - *(first_not_earlier - 1));
-
-  // Degradation slope over the clean laps of the stint so far.
+  // The stint's candidate laps: green (by the record's status codes, else by
+  // the statuses seen while the lap was open), timed, not in/out, known age.
   const bool green = lc.track_status.empty() ? c.lap.open && c.lap.status_mask == status_bit(TrackStatus::Green)
                                              : green_only(lc.track_status);
-  if (!in_lap && !out_lap && green && lc.lap_time_s && c.tyre_age && f.fuel_kg_est) {
-    c.stint_laps.push_back(StintLap{static_cast<double>(*c.tyre_age), *lc.lap_time_s,
-                                    *lc.lap_time_s - config.fuel_effect_s_per_kg * *f.fuel_kg_est});
+  const bool candidate = !in_lap && !out_lap && green && lc.lap_time_s && c.tyre_age;
+  std::optional<double> corrected;
+  if (candidate) {
+    if (f.fuel_kg_est) corrected = *lc.lap_time_s - config.fuel_effect_s_per_kg * *f.fuel_kg_est;
+    c.stint_laps.push_back(StintLap{lap, static_cast<double>(*c.tyre_age), *lc.lap_time_s, corrected});
   }
-  if (c.stint_laps.size() >= 3) {
-    double fastest = std::numeric_limits<double>::infinity();
-    for (const auto& l : c.stint_laps) fastest = std::min(fastest, l.lap_time_s);
+
+  // Clean laps (lap 1 excluded: a standing start) within 107 % of the stint's fastest.
+  double fastest_clean = std::numeric_limits<double>::infinity();
+  for (const auto& l : c.stint_laps) {
+    if (l.lap > 1) fastest_clean = std::min(fastest_clean, l.lap_time_s);
+  }
+  for (const auto& l : c.stint_laps) {
+    if (l.lap > 1 && l.lap_time_s <= config.clean_lap_max_ratio * fastest_clean) {
+      r.recent_clean_laps_s.push_back(l.lap_time_s);
+    }
+  }
+  constexpr std::size_t kRecentClean = 5;
+  if (r.recent_clean_laps_s.size() > kRecentClean) {
+    r.recent_clean_laps_s.erase(r.recent_clean_laps_s.begin(), r.recent_clean_laps_s.end() - kRecentClean);
+  }
+  r.flags.clean = candidate && lap > 1 && *lc.lap_time_s <= config.clean_lap_max_ratio * fastest_clean;
+  if (!r.recent_clean_laps_s.empty()) c.last_clean_s = r.recent_clean_laps_s.back();
+  r.prev_clean_lap_s = c.last_clean_s;
+  if (r.flags.clean) {
+    r.corrected_lap_s = *lc.lap_time_s - config.fuel_effect_s_per_kg * f.fuel_kg_est.value_or(0.0);
+    if (!c.stint_best_corrected_s || *r.corrected_lap_s < *c.stint_best_corrected_s) {
+      c.stint_best_corrected_s = r.corrected_lap_s;
+    }
+  }
+  r.stint_best_corrected_s = c.stint_best_corrected_s;
+
+  // Degradation slope over the stint's candidates with a fuel estimate, within 107 % of their fastest.
+  std::size_t with_fuel = 0;
+  double fastest = std::numeric_limits<double>::infinity();
+  for (const auto& l : c.stint_laps) {
+    if (!l.corrected_s) continue;
+    ++with_fuel;
+    fastest = std::min(fastest, l.lap_time_s);
+  }
+  if (with_fuel >= 3) {
     std::vector<double> x, y;
-    x.reserve(c.stint_laps.size());
-    y.reserve(c.stint_laps.size());
+    x.reserve(with_fuel);
+    y.reserve(with_fuel);
     for (const auto& l : c.stint_laps) {
-      if (l.lap_time_s <= config.clean_lap_max_ratio * fastest) {
+      if (l.corrected_s && l.lap_time_s <= config.clean_lap_max_ratio * fastest) {
         x.push_back(l.tyre_age);
-        y.push_back(l.corrected_s);
+        y.push_back(*l.corrected_s);
       }
     }
     if (x.size() >= 3) f.deg_slope_s_per_lap = least_squares_slope(x, y);
   }
 
+  fill_gaps(e, r);
   c.prev_lap_in_lap = in_lap;
   c.pit_in_pending = false;
   c.pit_out_pending = false;
+}
+
+void SessionEngine::Impl::fill_gaps(const TimingEvent& e, ClosedLap& r) {
+  LapFeatures& f = r.lap;
+  // Gap and interval from the completion times of lap `lap`; the car ahead is
+  // the last one over the line strictly before this one.
+  auto& times = lap_times[f.lap];
+  const std::pair<TimeNs, std::uint16_t> me{e.session_time_ns, e.car};
+  const auto at = times.insert(std::upper_bound(times.begin(), times.end(), me), me);
+  f.gap_to_leader_s = ns_to_s(e.session_time_ns - times.front().first);
+  auto first_not_earlier =
+      std::lower_bound(times.begin(), at, e.session_time_ns, [](const auto& x, TimeNs t) { return x.first < t; });
+  if (first_not_earlier != times.begin()) {
+    const auto& ahead = *(first_not_earlier - 1);
+    f.interval_ahead_s = ns_to_s(e.session_time_ns - ahead.first);
+    r.gap_ahead_s = f.interval_ahead_s;
+    r.car_ahead = ahead.second;
+  }
+  // The car behind has not finished this lap yet: the one that followed this
+  // car over the line on the previous lap.
+  if (auto prev = lap_times.find(f.lap - 1); prev != lap_times.end()) {
+    const auto& p = prev->second;
+    auto it = std::find_if(p.begin(), p.end(), [&](const auto& x) { return x.second == e.car; });
+    if (it != p.end() && std::next(it) != p.end()) {
+      r.car_behind = std::next(it)->second;
+      r.gap_behind_s = ns_to_s(std::next(it)->first - it->first);
+    }
+  }
 }
 
 void SessionEngine::Impl::on_lap(const TimingEvent& e, const LapCompleted& lc, OutputSink& out) {
   CarState& c = car_state(e.car, e.driver);
   // A repeated or older lap of this car (duplicate delivery) would count twice.
   if (c.last_completed_lap && lc.lap <= *c.last_completed_lap) return;
+  if (!status_known && !lc.track_status.empty()) record_status = track_status_from_code(lc.track_status.back() - '0');
 
-  LapFeatures f;
+  ClosedLap r;
+  LapFeatures& f = r.lap;
   f.car = e.car;
   f.driver = c.driver;
   f.lap = lc.lap;
@@ -364,7 +466,16 @@ void SessionEngine::Impl::on_lap(const TimingEvent& e, const LapCompleted& lc, O
   const bool bounds_ok =
       c.lap.open && c.lap.lap == lc.lap && (!lc.lap_start_session_ns || *lc.lap_start_session_ns == c.lap.start_ns);
   if (bounds_ok) fill_telemetry(c, f);
-  fill_timing(c, e, lc, f);
+  fill_timing(c, e, lc, r);
+  r.track_status = status_now();
+  r.session_name = session_name;
+
+  // The chequered flag: the leader's final lap, then every car's next completion is its last.
+  if (chequered || (scheduled_laps && *scheduled_laps > 0 && lc.lap >= *scheduled_laps)) {
+    chequered = true;
+    c.finished = true;
+    r.last_lap = true;
+  }
 
   c.last_completed_lap = lc.lap;
   leader_lap = std::max(leader_lap, lc.lap);
@@ -372,13 +483,26 @@ void SessionEngine::Impl::on_lap(const TimingEvent& e, const LapCompleted& lc, O
   if (c.retired) {
     c.retired = false;  // it was only slow (a long stop): back in the race
     c.retired_reported = false;
+    if (listener) listener->on_car(c.car, c.driver, CarChange::BackInRace, e.event_time_ns, out);
   }
   c.lap.restart(lc.lap + 1, e.session_time_ns, current_mask());
-  out.emit(Output{std::move(f)});
+  if (listener) {
+    out.emit(Output{LapFeatures(f)});
+    listener->on_lap(r, out);
+  } else {
+    out.emit(Output{std::move(f)});
+  }
+  // Cars the leader has now left behind are out of the race.
+  if (running()) {
+    for (auto& [number, other] : cars) {
+      if (!other.retired && !other.finished && left_behind(other)) retire(other, e.event_time_ns, out);
+    }
+  }
 }
 
-void SessionEngine::Impl::on_session(const TimingEvent& e, const SessionInfo& info) {
+void SessionEngine::Impl::on_session(const TimingEvent& e, const SessionInfo& info, OutputSink& out) {
   if (info.scheduled_laps && *info.scheduled_laps > 0) scheduled_laps = info.scheduled_laps;
+  if (!info.name.empty()) session_name = info.name;
   if (info.status == "Started") {
     race_start_ns = e.session_time_ns;
     // Lap 1 runs from the start; what came before is pre-race running.
@@ -388,17 +512,20 @@ void SessionEngine::Impl::on_session(const TimingEvent& e, const SessionInfo& in
         c.leader_lap_at_last_completion = leader_lap;
       }
     }
-  } else if (info.status == "Finished" || info.status == "Finalised" || info.status == "Ends") {
+  } else if ((info.status == "Finished" || info.status == "Finalised" || info.status == "Ends") && !finished) {
     finished = true;
+    if (listener) listener->on_session_end(e.event_time_ns, out);
   }
 }
 
-void SessionEngine::Impl::on_status(const TrackStatusChange& change) {
+void SessionEngine::Impl::on_status(const TimingEvent& e, const TrackStatusChange& change, OutputSink& out) {
+  const TrackStatus before = status_known ? current_status : TrackStatus::Unknown;
   current_status = change.status;
   status_known = true;
   for (auto& [number, c] : cars) {
     if (c.lap.open) c.lap.status_mask |= status_bit(change.status);
   }
+  if (listener) listener->on_track_status(before, change.status, e.event_time_ns, out);
 }
 
 void SessionEngine::Impl::tick(TimeNs watermark, OutputSink& out) {
@@ -419,11 +546,9 @@ void SessionEngine::Impl::tick(TimeNs watermark, OutputSink& out) {
       if (c.has_last && watermark - c.last_event_ns <= retire_ns) someone_reports = true;
     }
     for (auto& [number, c] : cars) {
-      if (c.retired) continue;
+      if (c.retired || c.finished) continue;
       const bool silent = someone_reports && c.has_last && watermark - c.last_event_ns > retire_ns;
-      const bool left_behind =
-          config.retire_after_laps > 0 && leader_lap - c.leader_lap_at_last_completion >= config.retire_after_laps;
-      if (silent || left_behind) c.retired = true;
+      if (silent || left_behind(c)) retire(c, watermark, out);
     }
   }
   if (config.snapshot_period.count() <= 0) return;
@@ -432,6 +557,8 @@ void SessionEngine::Impl::tick(TimeNs watermark, OutputSink& out) {
   const TimeNs tumbling_end = floor_div(now_second, kTumblingSeconds) * kTumblingSeconds;
   for (auto& [number, c] : cars) {
     if (c.retired_reported) continue;  // retired cars stop emitting after saying so once
+    // A car that took the chequered flag stops emitting once it falls silent (parc fermé).
+    if (c.finished && c.has_last && watermark - c.last_event_ns > retire_ns) continue;
     if (!c.has_last && !c.retired) continue;
     FeatureSnapshot s;
     s.car = c.car;
@@ -466,7 +593,8 @@ void SessionEngine::Impl::tick(TimeNs watermark, OutputSink& out) {
 
 // ------------------------------------------------------------------ public API
 
-SessionEngine::SessionEngine(FeatureConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+SessionEngine::SessionEngine(FeatureConfig config, RaceListener* listener)
+    : impl_(std::make_unique<Impl>(std::move(config), listener)) {}
 SessionEngine::~SessionEngine() = default;
 SessionEngine::SessionEngine(SessionEngine&&) noexcept = default;
 SessionEngine& SessionEngine::operator=(SessionEngine&&) noexcept = default;
@@ -483,13 +611,13 @@ void SessionEngine::on_timing(const TimingEvent& event, OutputSink& out) {
         if constexpr (std::is_same_v<T, LapCompleted>) {
           m.on_lap(event, body, out);
         } else if constexpr (std::is_same_v<T, PitIn>) {
-          m.car_state(event.car, event.driver).pit_in_pending = true;
+          m.pit(event, true, out);
         } else if constexpr (std::is_same_v<T, PitOut>) {
-          m.car_state(event.car, event.driver).pit_out_pending = true;
+          m.pit(event, false, out);
         } else if constexpr (std::is_same_v<T, TrackStatusChange>) {
-          m.on_status(body);
+          m.on_status(event, body, out);
         } else if constexpr (std::is_same_v<T, SessionInfo>) {
-          m.on_session(event, body);
+          m.on_session(event, body, out);
         }
         // Weather and race control messages carry no per-lap feature.
       },
@@ -535,5 +663,7 @@ Result<Applied> FeatureHandler::on_record(const Input& record, bool late, Output
 std::size_t SessionEngine::car_count() const { return impl_->cars.size(); }
 
 bool SessionEngine::finished() const { return impl_->finished; }
+
+TrackStatus SessionEngine::track_status() const { return impl_->status_now(); }
 
 }  // namespace boxcall::features

@@ -12,6 +12,7 @@
 
 #include "base/records.h"
 #include "base/session.h"
+#include "features/race.h"
 
 namespace boxcall::features {
 
@@ -26,9 +27,9 @@ struct FeatureConfig {
   /// laps since its last lap completion (FastF1 car data keeps sending zeros
   /// for a parked car, so silence alone does not catch every retirement).
   std::int32_t retire_after_laps = 2;
-  double fuel_start_kg = 110.0;
-  double fuel_effect_s_per_kg = 0.035;
-  double clean_lap_max_ratio = 1.07;
+  double fuel_start_kg = kFuelStartKg;
+  double fuel_effect_s_per_kg = kFuelEffectSPerKg;
+  double clean_lap_max_ratio = kCleanLapMaxRatio;
 };
 
 /// Where a sample went.
@@ -38,9 +39,13 @@ enum class Placement : std::uint8_t {
   TimeWentBackwards,  ///< in order by event time, but its session time is before the car's previous sample
 };
 
+/// The single owner of a session's race state (laps, stints and tyre age, pit
+/// lane, clean laps, track status, gaps with the cars they refer to,
+/// retirement, chequered flag, end of session). `listener` (optional, not
+/// owned) receives a ClosedLap at each lap close and the changes in between.
 class SessionEngine {
  public:
-  explicit SessionEngine(FeatureConfig config);
+  explicit SessionEngine(FeatureConfig config, RaceListener* listener = nullptr);
   ~SessionEngine();
   SessionEngine(SessionEngine&&) noexcept;
   SessionEngine& operator=(SessionEngine&&) noexcept;
@@ -59,17 +64,21 @@ class SessionEngine {
   [[nodiscard]] std::size_t car_count() const;
   /// True once the session reported its end (SessionInfo status Finished/Finalised/Ends).
   [[nodiscard]] bool finished() const;
+  /// The track status now (Unknown before the first status event or lap record).
+  [[nodiscard]] TrackStatus track_status() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-/// The features alone as a session handler (`boxcall features`, tests): the
-/// engine, clocked by the event time of the records it is given in order.
+/// The features alone as a session handler (`boxcall features`, training,
+/// tests): the engine, clocked by the event time of the records it is given
+/// in order; `listener` (optional) receives the engine's race state.
 class FeatureHandler final : public SessionHandler {
  public:
-  explicit FeatureHandler(FeatureConfig config) : engine_(std::move(config)) {}
+  explicit FeatureHandler(FeatureConfig config, RaceListener* listener = nullptr)
+      : engine_(std::move(config), listener) {}
   [[nodiscard]] Result<Applied> on_record(const Input& record, bool late, OutputSink& out) override;
   void on_tick(std::chrono::steady_clock::time_point /*now*/, OutputSink& /*out*/) override {}
   [[nodiscard]] bool finished() const override { return engine_.finished(); }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "infer/csv_table.h"
+#include "base/csv.h"
 
 namespace boxcall::infer::ergast {
 
@@ -21,7 +21,7 @@ std::string key(std::string_view text) {
 
 Archive load(const std::filesystem::path& dir, bool with_laps) {
   Archive a;
-  const auto circuits = CsvTable::read(dir / "circuits.csv");
+  const auto circuits = csv::Table::read(dir / "circuits.csv");
   struct CircuitRow {
     std::string ref, location, country;
   };
@@ -36,7 +36,7 @@ Archive load(const std::filesystem::path& dir, bool with_laps) {
                               std::string(circuits.at(i, c_country))};
     }
   }
-  const auto races = CsvTable::read(dir / "races.csv");
+  const auto races = csv::Table::read(dir / "races.csv");
   std::map<std::string, int> by_name;  // "2021 Bahrain Grand Prix" -> raceId
   {
     const int c_id = races.require("raceId"), c_year = races.require("year"), c_round = races.require("round"),
@@ -60,7 +60,7 @@ Archive load(const std::filesystem::path& dir, bool with_laps) {
       a.races[r.id] = std::move(r);
     }
   }
-  const auto sc = CsvTable::read(dir / "safety_cars.csv");
+  const auto sc = csv::Table::read(dir / "safety_cars.csv");
   {
     const int c_race = sc.require("Race"), c_dep = sc.require("Deployed"), c_ret = sc.require("Retreated");
     for (std::size_t i = 0; i < sc.size(); ++i) {
@@ -73,7 +73,7 @@ Archive load(const std::filesystem::path& dir, bool with_laps) {
   }
   if (!with_laps) return a;
 
-  const auto laps = CsvTable::read(dir / "lap_times_2020_2022.csv");
+  const auto laps = csv::Table::read(dir / "lap_times_2020_2022.csv");
   {
     const int c_race = laps.require("raceid"), c_driver = laps.require("driverid"), c_lap = laps.require("lap"),
               c_pos = laps.require("position"), c_ms = laps.require("milliseconds");
@@ -84,7 +84,7 @@ Archive load(const std::filesystem::path& dir, bool with_laps) {
       a.laps[*race].push_back(Lap{*driver, *lap, laps.integer(i, c_pos).value_or(0), *ms / 1000.0});
     }
   }
-  const auto stops = CsvTable::read(dir / "pit_stops.csv");
+  const auto stops = csv::Table::read(dir / "pit_stops.csv");
   {
     const int c_race = stops.require("raceId"), c_driver = stops.require("driverId"), c_lap = stops.require("lap");
     for (std::size_t i = 0; i < stops.size(); ++i) {

@@ -97,7 +97,8 @@ std::span<const std::string_view> feature_names(ModelKind kind) {
 }
 
 double fuel_per_lap_kg(const LapContext& ctx) {
-  return ctx.scheduled_laps > 0 ? 110.0 / ctx.scheduled_laps : 110.0 / 60.0;
+  constexpr double kTypicalRaceLaps = 60.0;  // when the race length is unknown
+  return features::kFuelStartKg / (ctx.scheduled_laps > 0 ? ctx.scheduled_laps : kTypicalRaceLaps);
 }
 
 void fill_features(ModelKind kind, const LapContext& ctx, std::span<float> out) {

@@ -33,7 +33,7 @@ inline constexpr std::size_t kMaxFeatures = 32;
 /// a missing value is NaN (XGBoost's missing). Allocation-free.
 void fill_features(ModelKind kind, const LapContext& ctx, std::span<float> out);
 
-/// Typical fuel burn per lap for a race of `scheduled_laps` (110 kg start).
+/// Typical fuel burn per lap for a race of `scheduled_laps` (features::kFuelStartKg at the start).
 [[nodiscard]] double fuel_per_lap_kg(const LapContext& ctx);
 
 }  // namespace boxcall::infer

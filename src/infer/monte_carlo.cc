@@ -69,23 +69,23 @@ bool compound_rule_satisfied(std::int32_t used_mask) {
 std::optional<SimResult> PitSimulator::run(const SimInput& in) {
   const std::int32_t remaining = in.total_laps - in.lap;
   if (remaining < 2 || remaining > kMaxRaceLaps) return std::nullopt;
-  const auto R = static_cast<std::size_t>(remaining);
-  if (in.current.size() < R) return std::nullopt;
+  const auto laps_left = static_cast<std::size_t>(remaining);
+  if (in.current.size() < laps_left) return std::nullopt;
 
   // Prefix sums: laps 1..n of the current set, and n laps of each fresh set.
   cur_base_[0] = cur_deg_[0] = 0;
-  for (std::size_t k = 1; k <= R; ++k) {
+  for (std::size_t k = 1; k <= laps_left; ++k) {
     cur_base_[k] = cur_base_[k - 1] + in.current_base;
     cur_deg_[k] = cur_deg_[k - 1] + (in.current[k - 1] - in.current_base);
   }
   std::array<bool, 3> usable{};
   for (std::size_t i = 0; i < 3; ++i) {
     const auto& f = in.fresh[i];
-    usable[i] = f.size() >= R - 1 && R >= 2;
+    usable[i] = f.size() >= laps_left - 1 && laps_left >= 2;
     if (!usable[i]) continue;
     const double base = f[0];
     fresh_base_[i][0] = fresh_deg_[i][0] = 0;
-    for (std::size_t a = 1; a < R; ++a) {
+    for (std::size_t a = 1; a < laps_left; ++a) {
       fresh_base_[i][a] = fresh_base_[i][a - 1] + base;
       fresh_deg_[i][a] = fresh_deg_[i][a - 1] + (f[a - 1] - base);
     }
@@ -93,8 +93,8 @@ std::optional<SimResult> PitSimulator::run(const SimInput& in) {
 
   // Best tail after the first stop, by laps left n (expected values): run n
   // laps on c1, or t laps on c1, stop, n - t laps on c2; the rule holds at the end.
-  const double P = in.pit_loss_s;
-  for (std::size_t n = 1; n < R; ++n) {
+  const double pit_loss = in.pit_loss_s;
+  for (std::size_t n = 1; n < laps_left; ++n) {
     double best = kInf, best_base = 0, best_deg = 0;
     std::int8_t best_c = -1, best_stops = 0;
     for (std::size_t c1 = 0; c1 < 3; ++c1) {
@@ -110,7 +110,7 @@ std::optional<SimResult> PitSimulator::run(const SimInput& in) {
       for (std::size_t c2 = 0; c2 < 3; ++c2) {
         if (!usable[c2] || !compound_rule_satisfied(mask1 | compound_bit(kDryCompounds[c2]))) continue;
         for (std::size_t t = 1; t < n; ++t) {
-          const double b = fresh_base_[c1][t] + P + fresh_base_[c2][n - t];
+          const double b = fresh_base_[c1][t] + pit_loss + fresh_base_[c2][n - t];
           const double d = fresh_deg_[c1][t] + fresh_deg_[c2][n - t];
           if (b + d < best) {
             best = b + d, best_base = b, best_deg = d;
@@ -126,15 +126,15 @@ std::optional<SimResult> PitSimulator::run(const SimInput& in) {
   }
 
   const bool may_finish = compound_rule_satisfied(in.compounds_used_mask);
-  std::fill(cost_sum_.begin(), cost_sum_.begin() + static_cast<std::ptrdiff_t>(R) + 1, 0.0);
-  std::fill(wins_.begin(), wins_.begin() + static_cast<std::ptrdiff_t>(R) + 1, 0);
+  std::fill(cost_sum_.begin(), cost_sum_.begin() + static_cast<std::ptrdiff_t>(laps_left) + 1, 0.0);
+  std::fill(wins_.begin(), wins_.begin() + static_cast<std::ptrdiff_t>(laps_left) + 1, 0);
   const std::int32_t scenarios = std::max(1, in.scenarios);
   const double p = std::clamp(in.sc_prob_per_lap, 0.0, 0.999);
   const double log_q = p > 0 ? std::log1p(-p) : 0;
   Rng rng(in.seed);
   for (std::int32_t sc = 0; sc < scenarios; ++sc) {
     const double m = std::max(0.0, 1.0 + in.deg_sd * rng.normal());
-    const double loss = std::max(0.0, P + in.pit_loss_sd_s * rng.normal());
+    const double loss = std::max(0.0, pit_loss + in.pit_loss_sd_s * rng.normal());
     // One random SC period (laps [sc_from, sc_to] from now) besides the one running now.
     std::int64_t sc_from = kMaxRaceLaps + 1, sc_to = 0;
     if (p > 0) {
@@ -143,30 +143,30 @@ std::optional<SimResult> PitSimulator::run(const SimInput& in) {
     }
     double best = kInf;
     std::size_t arg = 0;
-    for (std::size_t s = 1; s < R; ++s) {
-      if (tail_base_[R - s] == kInf) {
+    for (std::size_t s = 1; s < laps_left; ++s) {
+      if (tail_base_[laps_left - s] == kInf) {
         cost_sum_[s] = kInf;
         continue;
       }
       const auto si = static_cast<std::int64_t>(s);
       const bool cheap = si <= in.sc_active_laps || (si >= sc_from && si <= sc_to);
       const double cost = cur_base_[s] + m * cur_deg_[s] + (cheap ? in.sc_pit_factor * loss : loss) +
-                          tail_base_[R - s] + m * tail_deg_[R - s];
+                          tail_base_[laps_left - s] + m * tail_deg_[laps_left - s];
       cost_sum_[s] += cost;
       if (cost < best) best = cost, arg = s;
     }
     if (may_finish) {
-      const double cost = cur_base_[R] + m * cur_deg_[R];
-      cost_sum_[R] += cost;
-      if (cost < best) best = cost, arg = R;
+      const double cost = cur_base_[laps_left] + m * cur_deg_[laps_left];
+      cost_sum_[laps_left] += cost;
+      if (cost < best) best = cost, arg = laps_left;
     } else {
-      cost_sum_[R] = kInf;
+      cost_sum_[laps_left] = kInf;
     }
     if (arg > 0) ++wins_[arg];
   }
 
   std::size_t best = 0;
-  for (std::size_t s = 1; s <= R; ++s) {
+  for (std::size_t s = 1; s <= laps_left; ++s) {
     if (cost_sum_[s] < kInf && (best == 0 || cost_sum_[s] < cost_sum_[best])) best = s;
   }
   if (best == 0) return std::nullopt;  // no feasible plan (no usable curve)
@@ -175,23 +175,23 @@ std::optional<SimResult> PitSimulator::run(const SimInput& in) {
   r.scenarios = scenarios;
   r.mean_cost_best_s = cost_sum_[best] / n;
   r.pit_now_delta_s = cost_sum_[1] < kInf ? (cost_sum_[1] - cost_sum_[best]) / n : 0.0;
-  if (best == R) {
+  if (best == laps_left) {
     r.stop = false;
-    r.confidence = wins_[R] / n;
+    r.confidence = wins_[laps_left] / n;
     return r;
   }
   std::size_t lo = best, hi = best;
   const double limit = cost_sum_[best] + in.window_tolerance_s * n;
   while (lo > 1 && cost_sum_[lo - 1] <= limit) --lo;
-  while (hi + 1 < R && cost_sum_[hi + 1] <= limit) ++hi;
+  while (hi + 1 < laps_left && cost_sum_[hi + 1] <= limit) ++hi;
   std::int32_t in_window = 0;
   for (std::size_t s = lo; s <= hi; ++s) in_window += wins_[s];
   r.stop = true;
   r.window_start = in.lap + static_cast<std::int32_t>(lo);
   r.best = in.lap + static_cast<std::int32_t>(best);
   r.window_end = in.lap + static_cast<std::int32_t>(hi);
-  r.next_compound = kDryCompounds[static_cast<std::size_t>(tail_compound_[R - best])];
-  r.planned_stops = 1 + tail_stops_[R - best];
+  r.next_compound = kDryCompounds[static_cast<unsigned char>(tail_compound_[laps_left - best])];
+  r.planned_stops = 1 + tail_stops_[laps_left - best];
   r.confidence = in_window / n;
   return r;
 }

@@ -5,12 +5,12 @@ namespace boxcall::infer {
 SessionPipeline::SessionPipeline(std::string session_id, const features::FeatureConfig& features,
                                  const StrategyConfig& strategy, PredictorProvider predictor,
                                  std::shared_ptr<const StrategyPriors> priors)
-    : engine_(features), strategy_(std::move(session_id), strategy, std::move(predictor), std::move(priors)) {}
+    : strategy_(std::move(session_id), strategy, std::move(predictor), std::move(priors)),
+      engine_(features, &strategy_) {}
 
 Result<Applied> SessionPipeline::on_record(const Input& record, bool late, OutputSink& out) {
   if (const auto* sample = std::get_if<TelemetrySample>(&record)) {
-    StrategyTee tee(out, strategy_);
-    const auto placement = engine_.on_sample(*sample, late, tee);
+    const auto placement = engine_.on_sample(*sample, late, out);
     if (placement != features::Placement::Accepted) return features::sample_error(placement, *sample);
     // The sensor rules (dropout, stuck values) need each car's samples in order.
     if (!late) {
@@ -21,11 +21,7 @@ Result<Applied> SessionPipeline::on_record(const Input& record, bool late, Outpu
   }
   const auto& event = std::get<TimingEvent>(record);
   if (engine_.repeats(event)) return Applied::Duplicate;
-  strategy_.on_timing(event, out);  // before the engine: the lap record precedes its features
-  {
-    StrategyTee tee(out, strategy_);
-    engine_.on_timing(event, tee);
-  }
+  engine_.on_timing(event, out);
   if (!late) advance(event.event_time_ns, out);
   return Applied::Ok;
 }
@@ -33,8 +29,7 @@ Result<Applied> SessionPipeline::on_record(const Input& record, bool late, Outpu
 void SessionPipeline::advance(TimeNs t, OutputSink& out) {
   if (t <= clock_) return;
   clock_ = t;
-  StrategyTee tee(out, strategy_);
-  engine_.on_watermark(t, tee);
+  engine_.on_watermark(t, out);
   strategy_.on_watermark(t, out);
 }
 

@@ -1,10 +1,9 @@
 #pragma once
 /// One session's whole computation behind the session interface
-/// (base/session.h): the feature engine and the strategy, each fed in the
-/// order it needs (the strategy sees a lap's timing record before the engine
-/// emits that lap's features, and then the features). The live processor and
-/// the offline driver both call it, so they compute the same outputs from the
-/// same records.
+/// (base/session.h): the feature engine, single owner of the race state,
+/// and the strategy, which it calls with each closed lap and each change
+/// (features/race.h). The live processor and the offline driver both call
+/// it, so they compute the same outputs from the same records.
 #include <chrono>
 #include <limits>
 #include <memory>
@@ -33,8 +32,8 @@ class SessionPipeline final : public SessionHandler {
   /// order: rolling snapshots fall on the same records however they arrived.
   void advance(TimeNs t, OutputSink& out);
 
+  SessionStrategy strategy_;  // listens to engine_: constructed first
   features::SessionEngine engine_;
-  SessionStrategy strategy_;
   TimeNs clock_ = std::numeric_limits<TimeNs>::min();
 };
 

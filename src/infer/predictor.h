@@ -12,24 +12,15 @@
 #include <vector>
 
 #include "base/records.h"
+#include "features/race.h"
 
 namespace boxcall::infer {
 
-/// Everything known about one car when its lap completes: the lap's features
-/// plus the short history the models use. Built identically by the live path,
-/// the backtest and the training command (infer/lap_context.h).
-struct LapContext {
-  LapFeatures lap;                          ///< the lap just completed
-  std::optional<double> prev_clean_lap_s;   ///< the car's latest clean lap (see docs/features.md) before or at this lap
-  std::vector<double> recent_clean_laps_s;  ///< up to the last 5 clean laps of the stint, oldest first
-  std::int32_t pit_stops = 0;               ///< stops made so far
-  std::int32_t compounds_used_mask = 0;     ///< bit per Compound used so far (dry-compound rule)
-  TrackStatus track_status = TrackStatus::Green;  ///< status now (safety car, VSC ...)
-  std::int32_t scheduled_laps = 0;
-  std::optional<double> gap_ahead_s;   ///< interval to the car ahead on the road
-  std::optional<double> gap_behind_s;  ///< interval to the car behind
-  std::uint16_t car_ahead = 0, car_behind = 0;
-};
+/// Everything known about one car when its lap completes: the feature
+/// engine's complete lap record (features/race.h, the single owner of the
+/// race state), as the models and the strategy see it. The live path, the
+/// backtest and the training command all get it from the engine.
+struct LapContext : features::ClosedLap {};
 
 /// What a model predicts for the strategy engine.
 class Predictor {
@@ -45,6 +36,14 @@ class Predictor {
                                                        double fuel_kg) const = 0;
   /// Probability that the car pits within the next 3 laps.
   [[nodiscard]] virtual std::optional<double> pit_within_3(const LapContext& ctx) const = 0;
+  /// The same for several cars at once (out[i] for ctxs[i]; the spans have one
+  /// size): a model that scores a batch in one call (XGBoost) overrides these.
+  virtual void next_lap_s_batch(std::span<const LapContext* const> ctxs, std::span<std::optional<double>> out) const {
+    for (std::size_t i = 0; i < ctxs.size() && i < out.size(); ++i) out[i] = next_lap_s(*ctxs[i]);
+  }
+  virtual void pit_within_3_batch(std::span<const LapContext* const> ctxs, std::span<std::optional<double>> out) const {
+    for (std::size_t i = 0; i < ctxs.size() && i < out.size(); ++i) out[i] = pit_within_3(*ctxs[i]);
+  }
 };
 
 /// Historical facts per circuit, built by `boxcall train` from the Ergast

@@ -6,9 +6,7 @@
 #include "infer/model_features.h"
 
 namespace boxcall::infer {
-namespace {
-constexpr double kFuelEffectSPerKg = 0.035;
-}
+using features::kFuelEffectSPerKg;
 
 double RulesPredictor::default_deg_s_per_lap(Compound c) {
   switch (c) {

@@ -4,7 +4,7 @@
 /// a missing model.
 ///
 ///  - next lap: the car's latest clean lap + its degradation slope (or a
-///    per-compound default) - the fuel burnt in one lap x 0.035 s/kg;
+///    per-compound default) - the fuel burnt in one lap x kFuelEffectSPerKg (base/regulations.h);
 ///  - pit within 3 laps: logistic in (tyre age - a per-compound typical stint
 ///    length), damped near the end of the race and raised under SC/VSC.
 #include "infer/predictor.h"

@@ -1,5 +1,7 @@
 #include "infer/strategy.h"
 
+#include "features/definitions.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -59,7 +61,7 @@ bool fill_curve(const Predictor& predictor, const LapContext& ctx, Compound comp
 DecisionWorkspace::DecisionWorkspace() {
   current.reserve(kMaxRaceLaps);
   for (auto& f : fresh) f.reserve(kMaxRaceLaps);
-  for (auto& c : curve) c.reserve(2 * kMaxRaceLaps);
+  for (auto& c : curve) c.reserve(std::size_t{2} * kMaxRaceLaps);
 }
 
 std::uint64_t decision_seed(std::uint64_t base, std::string_view session, std::uint16_t car, std::int32_t lap) {
@@ -94,25 +96,26 @@ StrategyPrediction decide(const Predictor& predictor, const LapContext& ctx, con
   }
   // An unknown compound is planned as a medium (the middle of the range).
   const Compound current = is_dry(f.compound) ? f.compound : Compound::Medium;
-  const double fuel_per_lap = config.fuel_start_kg / total;
-  const double fuel_now = f.fuel_kg_est.value_or(config.fuel_start_kg * (1.0 - static_cast<double>(f.lap) / total));
+  // The engine's estimate burns linearly to empty at the flag: the same burn on every remaining lap.
+  const double fuel_now = f.fuel_kg_est.value_or(features::fuel_kg_est(f.lap, total));
+  const double fuel_per_lap = fuel_now / remaining;
   const double fuel_mid = std::max(0.0, fuel_now - fuel_per_lap * remaining / 2.0);
   const std::int32_t age = std::max(1, f.tyre_age.value_or(1));
-  const auto R = static_cast<std::size_t>(remaining);
+  const auto laps_left = static_cast<std::size_t>(remaining);
 
-  // One curve per dry compound over tyre ages 1 .. (R - 1), or 1 .. age + R for the set on the car:
+  // One curve per dry compound over tyre ages 1 .. (laps_left - 1), or 1 .. age + laps_left for the set on the car:
   // 3 x curve_knots model calls per decision (the model is the expensive part).
   SimInput in;
   bool ok = false;
   for (std::size_t i = 0; i < kDryCompounds.size(); ++i) {
     const bool on_car = kDryCompounds[i] == current;
-    const std::size_t ages = on_car ? static_cast<std::size_t>(age) + R : R - 1;
+    const std::size_t ages = on_car ? static_cast<std::size_t>(age) + laps_left : laps_left - 1;
     ws.fresh[i].clear();
     if (!fill_curve(predictor, ctx, kDryCompounds[i], 1, ages, fuel_mid, config.curve_knots, ws.curve[i])) continue;
-    ws.fresh[i].assign(ws.curve[i].begin(), ws.curve[i].begin() + static_cast<std::ptrdiff_t>(R - 1));
+    ws.fresh[i].assign(ws.curve[i].begin(), ws.curve[i].begin() + static_cast<std::ptrdiff_t>(laps_left - 1));
     in.fresh[i] = ws.fresh[i];
     if (on_car) {
-      ws.current.assign(ws.curve[i].begin() + age, ws.curve[i].begin() + age + static_cast<std::ptrdiff_t>(R));
+      ws.current.assign(ws.curve[i].begin() + age, ws.curve[i].begin() + age + static_cast<std::ptrdiff_t>(laps_left));
       in.current_base = ws.curve[i][0];
       ok = true;
     }
@@ -153,7 +156,7 @@ StrategyPrediction decide(const Predictor& predictor, const LapContext& ctx, con
   for (std::size_t i = 0; i < kDryCompounds.size(); ++i) {
     if (kDryCompounds[i] == (sim->stop ? sim->next_compound : Compound::Medium)) fresh_i = i;
   }
-  const bool can_undercut = R >= 3 && !ws.fresh[fresh_i].empty();
+  const bool can_undercut = laps_left >= 3 && !ws.fresh[fresh_i].empty();
   if (can_undercut && ctx.gap_behind_s) {
     const double gain = ws.current[1] - (ws.fresh[fresh_i][0] + config.out_lap_penalty_s);
     p.undercut_threat = sigmoid((gain - *ctx.gap_behind_s) / config.undercut_scale_s);
@@ -205,14 +208,6 @@ StrategyPrediction decide(const Predictor& predictor, const LapContext& ctx, con
 
 // ------------------------------------------------------------------ SessionStrategy
 
-void StrategyTee::emit(Output&& out) {
-  const auto* lap = std::get_if<LapFeatures>(&out);
-  if (!lap) return next_.emit(std::move(out));
-  LapFeatures copy = *lap;
-  next_.emit(std::move(out));
-  strategy_.on_lap(copy, next_);
-}
-
 SessionStrategy::SessionStrategy(std::string session_id, StrategyConfig config, PredictorProvider predictor,
                                  std::shared_ptr<const StrategyPriors> priors)
     : session_id_(std::move(session_id)),
@@ -235,36 +230,36 @@ const CircuitPrior& SessionStrategy::prior() const {
                                                        : session_id_);
 }
 
-void SessionStrategy::on_timing(const TimingEvent& event, OutputSink& out) {
-  contexts_.on_timing(event);
-  std::visit(
-      [&](const auto& body) {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, SessionInfo>) {
-          if (body.scheduled_laps && *body.scheduled_laps > 0) scheduled_laps_ = *body.scheduled_laps;
-          if (!body.name.empty()) session_name_ = body.name;
-          if (body.status == "Finished" || body.status == "Finalised" || body.status == "Ends") {
-            finished_ = true;
-            sensors_.finish(event.event_time_ns, book_, out);
-            book_.clear_all(event.event_time_ns, "session finished", out);
-          }
-        } else if constexpr (std::is_same_v<T, TrackStatusChange>) {
-          on_track_status(event, body.status, out);
-        } else if constexpr (std::is_same_v<T, PitIn>) {
-          car(event.car, event.driver);
-          sensors_.set_in_pit(event.car, true);
-          book_.clear(event.car, AlertKind::CheapPitStop, event.event_time_ns,
-                      car_name(event.car, event.driver) + " is pitting", out);
-        } else if constexpr (std::is_same_v<T, PitOut>) {
-          sensors_.set_in_pit(event.car, false);
-        }
-      },
-      event.body);
+void SessionStrategy::on_session_end(TimeNs t, OutputSink& out) {
+  finished_ = true;
+  sensors_.finish(t, book_, out);
+  book_.clear_all(t, "session finished", out);
 }
 
-void SessionStrategy::on_track_status(const TimingEvent& event, TrackStatus status, OutputSink& out) {
-  const TrackStatus before = status_;
-  status_ = status;
+void SessionStrategy::on_car(std::uint16_t number, DriverCode driver, features::CarChange change, TimeNs t,
+                             OutputSink& out) {
+  Car& c = car(number, driver);
+  switch (change) {
+    case features::CarChange::PitIn:
+      sensors_.set_in_pit(number, true);
+      book_.clear(number, AlertKind::CheapPitStop, t, car_name(number, c.driver) + " is pitting", out);
+      break;
+    case features::CarChange::PitOut:
+      sensors_.set_in_pit(number, false);
+      break;
+    case features::CarChange::Retired:
+      c.retired = true;
+      sensors_.set_retired(number, true, t, book_, out);
+      book_.clear_car(number, t, car_name(number, c.driver) + " retired", out);
+      break;
+    case features::CarChange::BackInRace:
+      c.retired = false;
+      sensors_.set_retired(number, false, t, book_, out);
+      break;
+  }
+}
+
+void SessionStrategy::on_track_status(TrackStatus before, TrackStatus status, TimeNs t, OutputSink& out) {
   const bool deployed = (status == TrackStatus::SafetyCar || status == TrackStatus::Vsc) && !neutralised(before);
   auto predictor = deployed && !finished_ && predictor_ ? predictor_() : nullptr;
   if (predictor) {
@@ -274,9 +269,10 @@ void SessionStrategy::on_track_status(const TimingEvent& event, TrackStatus stat
       if (c.retired || c.finished || !c.last_ctx) continue;
       LapContext ctx = *c.last_ctx;
       ctx.track_status = status;
-      const std::int32_t next = c.last_lap + 1;
-      const auto p = decide(*predictor, ctx, pr, config_,
-                            decision_seed(config_.seed ^ 0x5C, session_id_, number, c.last_lap), ws_);
+      const std::int32_t last_lap = ctx.lap.lap;
+      const std::int32_t next = last_lap + 1;
+      const auto p =
+          decide(*predictor, ctx, pr, config_, decision_seed(config_.seed ^ 0x5C, session_id_, number, last_lap), ws_);
       if (!p.pit_window_start || next < *p.pit_window_start || next > *p.pit_window_end) continue;
       std::string message = std::string(to_string(status)) + " deployed: a stop costs about " +
                             fixed(pr.pit_loss_s * config_.sc_pit_factor) + " s instead of " + fixed(pr.pit_loss_s) +
@@ -287,57 +283,42 @@ void SessionStrategy::on_track_status(const TimingEvent& event, TrackStatus stat
         message += ", green plan was laps " + std::to_string(*c.last->pit_window_start) + "-" +
                    std::to_string(*c.last->pit_window_end);
       }
-      book_.raise(number, c.driver, AlertKind::CheapPitStop, Severity::Warning, event.event_time_ns, std::move(message),
-                  out);
+      book_.raise(number, c.driver, AlertKind::CheapPitStop, Severity::Warning, t, std::move(message), out);
     }
   }
   if (status == TrackStatus::Green) {
     for (auto& [number, c] : cars_) {
-      book_.clear(number, AlertKind::CheapPitStop, event.event_time_ns, "green flag: a stop costs the full pit loss",
-                  out);
+      book_.clear(number, AlertKind::CheapPitStop, t, "green flag: a stop costs the full pit loss", out);
     }
   }
 }
 
-void SessionStrategy::on_lap(const LapFeatures& lap, OutputSink& out) {
-  const LapContext ctx = contexts_.on_lap(lap);
+void SessionStrategy::on_lap(const features::ClosedLap& closed, OutputSink& out) {
+  const LapContext ctx{closed};
+  const LapFeatures& lap = ctx.lap;
+  if (!ctx.session_name.empty()) session_name_ = ctx.session_name;
   Car& c = car(lap.car, lap.driver);
-  const bool new_stint = c.stint != 0 && lap.stint && *lap.stint != c.stint;
-  if (new_stint) {
+  if (ctx.new_stint) {
     for (AlertKind k : {AlertKind::PitWindowOpen, AlertKind::TyreCliff, AlertKind::CheapPitStop}) {
       book_.clear(lap.car, k, lap.event_time_ns, car_name(lap.car, c.driver) + " made a pit stop", out);
     }
-    c.best_corrected_s.reset();
     c.window_closed_laps = 0;
   }
-  if (lap.stint) c.stint = *lap.stint;
-  c.compound = lap.compound;
-  c.tyre_age = lap.tyre_age.value_or(c.tyre_age + 1);
-  c.last_lap = lap.lap;
-  c.last_lap_t = lap.event_time_ns;
-  if (c.retired) {
-    c.retired = false;
-    sensors_.set_retired(lap.car, false, lap.event_time_ns, book_, out);
-  }
-  if (scheduled_laps_ == 0 && ctx.scheduled_laps > 0) scheduled_laps_ = ctx.scheduled_laps;
-  // The chequered flag: the leader's final lap, then every car's next completion is its last.
-  if (leader_finished_ || (scheduled_laps_ > 0 && lap.lap >= scheduled_laps_)) {
-    leader_finished_ = true;
+  if (ctx.last_lap) {
     c.finished = true;
     sensors_.set_retired(lap.car, true, lap.event_time_ns, book_, out);
     book_.clear_car(lap.car, lap.event_time_ns, car_name(lap.car, c.driver) + " finished", out);
   }
-  leader_lap_ = std::max(leader_lap_, lap.lap);
-  c.leader_lap_at_last = leader_lap_;
-
-  update_cliff(c, lap, contexts_.last_flags(lap.car).clean, out);
+  update_cliff(ctx, out);
   if (!c.finished && !finished_ && predictor_) {
     if (auto predictor = predictor_()) {
       Rivals rivals;
       auto tyres = [this](std::uint16_t number) -> std::optional<RivalTyres> {
         auto it = cars_.find(number);
-        if (number == 0 || it == cars_.end() || it->second.compound == Compound::Unknown) return std::nullopt;
-        return RivalTyres{it->second.compound, it->second.tyre_age};
+        if (number == 0 || it == cars_.end() || !it->second.last_ctx) return std::nullopt;
+        const LapFeatures& theirs = it->second.last_ctx->lap;
+        if (theirs.compound == Compound::Unknown) return std::nullopt;
+        return RivalTyres{theirs.compound, theirs.tyre_age.value_or(0)};
       };
       rivals.ahead = tyres(ctx.car_ahead);
       rivals.behind = tyres(ctx.car_behind);
@@ -347,12 +328,11 @@ void SessionStrategy::on_lap(const LapFeatures& lap, OutputSink& out) {
       decision_time_ += std::chrono::steady_clock::now() - started;
       ++decisions_;
       c.last = p;
-      c.last_ctx = ctx;
       out.emit(Output(std::move(p)));
       update_window(c, lap, out);
     }
   }
-  mark_retirements(lap.event_time_ns, out);
+  c.last_ctx = ctx;
 }
 
 void SessionStrategy::update_window(Car& c, const LapFeatures& lap, OutputSink& out) {
@@ -374,35 +354,24 @@ void SessionStrategy::update_window(Car& c, const LapFeatures& lap, OutputSink& 
   }
 }
 
-void SessionStrategy::update_cliff(Car& c, const LapFeatures& lap, bool clean, OutputSink& out) {
-  if (!clean || !lap.lap_time_s) return;
-  const double fuel = lap.fuel_kg_est.value_or(0.0);
-  const double corrected = *lap.lap_time_s - 0.035 * fuel;
-  if (!c.best_corrected_s || corrected < *c.best_corrected_s) c.best_corrected_s = corrected;
-  const double loss = corrected - *c.best_corrected_s;
+void SessionStrategy::update_cliff(const LapContext& ctx, OutputSink& out) {
+  const LapFeatures& lap = ctx.lap;
+  if (!ctx.flags.clean || !ctx.corrected_lap_s || !ctx.stint_best_corrected_s) return;
+  const double loss = *ctx.corrected_lap_s - *ctx.stint_best_corrected_s;
   const double slope = lap.deg_slope_s_per_lap.value_or(0.0);
   const AlertConfig& a = config_.alerts;
+  const DriverCode driver = car(lap.car, lap.driver).driver;
   if (loss >= a.cliff_pace_loss_s || slope >= a.cliff_slope_s_per_lap) {
-    book_.raise(lap.car, c.driver, AlertKind::TyreCliff, Severity::Warning, lap.event_time_ns,
-                car_name(lap.car, c.driver) + ": tyre cliff on " + std::string(to_string(lap.compound)) + " (age " +
+    book_.raise(lap.car, driver, AlertKind::TyreCliff, Severity::Warning, lap.event_time_ns,
+                car_name(lap.car, driver) + ": tyre cliff on " + std::string(to_string(lap.compound)) + " (age " +
                     std::to_string(lap.tyre_age.value_or(0)) + "): " + fixed(loss, 2) +
                     " s off the stint's best (fuel-corrected), degradation " + fixed(slope, 2) + " s/lap",
                 out);
   } else if (loss <= a.cliff_pace_loss_clear_s && slope <= a.cliff_slope_clear_s_per_lap) {
-    book_.clear(lap.car, AlertKind::TyreCliff, lap.event_time_ns,
-                car_name(lap.car, c.driver) + ": pace back within " + fixed(a.cliff_pace_loss_clear_s) +
-                    " s of the stint's best",
-                out);
-  }
-}
-
-void SessionStrategy::mark_retirements(TimeNs t, OutputSink& out) {
-  for (auto& [number, c] : cars_) {
-    if (c.retired || c.finished || c.last_lap == 0 || leader_lap_ - c.leader_lap_at_last < 2 || leader_finished_)
-      continue;
-    c.retired = true;
-    sensors_.set_retired(number, true, t, book_, out);
-    book_.clear_car(number, t, car_name(number, c.driver) + " retired", out);
+    book_.clear(
+        lap.car, AlertKind::TyreCliff, lap.event_time_ns,
+        car_name(lap.car, driver) + ": pace back within " + fixed(a.cliff_pace_loss_clear_s) + " s of the stint's best",
+        out);
   }
 }
 

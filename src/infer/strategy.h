@@ -6,9 +6,8 @@
 /// (infer/alerts.h). Definitions: docs/strategy.md.
 ///
 /// `decide` is one decision, a pure function of its inputs and seed (what
-/// benchmarks call); `SessionStrategy` keeps one session's state and is fed
-/// the same records, in the same order, by the live path (stream::Processor)
-/// and the offline twin (`boxcall backtest`).
+/// benchmarks call); `SessionStrategy` makes a session's decisions from the
+/// race state the feature engine hands it (infer/pipeline.h wires them).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -19,8 +18,8 @@
 #include <vector>
 
 #include "base/records.h"
+#include "features/race.h"
 #include "infer/alerts.h"
-#include "infer/lap_context.h"
 #include "infer/monte_carlo.h"
 #include "infer/predictor.h"
 
@@ -42,8 +41,7 @@ struct StrategyConfig {
   double out_lap_penalty_s = 1.5;        ///< undercut: the fresh set's first lap is this much off its pace
   double undercut_scale_s = 0.6;         ///< width of the undercut probability around "gain = gap"
   double undercut_mode_threshold = 0.5;  ///< threat/chance above this drives the mode
-  double fuel_start_kg = 110.0;
-  std::string circuit;  ///< priors key; empty: the SessionInfo name, else the session id
+  std::string circuit;                   ///< priors key; empty: the SessionInfo name, else the session id
   AlertConfig alerts;
 };
 
@@ -77,33 +75,23 @@ class DecisionWorkspace {
 [[nodiscard]] std::uint64_t decision_seed(std::uint64_t base, std::string_view session, std::uint16_t car,
                                           std::int32_t lap);
 
-/// Wraps the sink the feature engine emits into: passes every output on and
-/// hands each LapFeatures to the strategy, whose prediction (and alerts)
-/// follow the lap's features. Used by the live path and the backtest alike.
-class SessionStrategy;
-class StrategyTee final : public OutputSink {
- public:
-  StrategyTee(OutputSink& next, SessionStrategy& strategy) : next_(next), strategy_(strategy) {}
-  void emit(Output&& out) override;
-
- private:
-  OutputSink& next_;
-  SessionStrategy& strategy_;
-};
-
-/// Per-session strategy state: feed records in event-time order.
-class SessionStrategy {
+/// Per-session strategy and alerts. It keeps no race state of its own: the
+/// feature engine (features/session_engine.h) owns it and calls this
+/// listener with each closed lap and each change; the decisions, the alert
+/// book and the sensor watch are all this class keeps.
+class SessionStrategy final : public features::RaceListener {
  public:
   SessionStrategy(std::string session_id, StrategyConfig config, PredictorProvider predictor,
                   std::shared_ptr<const StrategyPriors> priors);
   SessionStrategy(const SessionStrategy&) = delete;  // the sensor watch refers to config_
   SessionStrategy& operator=(const SessionStrategy&) = delete;
 
-  /// Every timing event, BEFORE the feature engine sees it (the lap record
-  /// must be known when the engine emits the lap's features).
-  void on_timing(const TimingEvent& event, OutputSink& out);
-  /// Every LapFeatures the feature engine emits: one decision per call.
-  void on_lap(const LapFeatures& lap, OutputSink& out);
+  /// One decision per closed lap (its features were emitted just before).
+  void on_lap(const features::ClosedLap& lap, OutputSink& out) override;
+  void on_car(std::uint16_t car, DriverCode driver, features::CarChange change, TimeNs t, OutputSink& out) override;
+  void on_track_status(TrackStatus before, TrackStatus now, TimeNs t, OutputSink& out) override;
+  void on_session_end(TimeNs t, OutputSink& out) override;
+  /// Each accepted in-order sample (sensor rules).
   void on_sample(const TelemetrySample& sample, OutputSink& out);
   void on_watermark(TimeNs watermark, OutputSink& out);
   /// Processing time (the stream layer's tick): whole-feed stall.
@@ -115,25 +103,17 @@ class SessionStrategy {
   [[nodiscard]] std::chrono::nanoseconds decision_time() const { return decision_time_; }
 
  private:
+  /// What the strategy remembers of a car: its last decision and the lap it was made on.
   struct Car {
     DriverCode driver;
-    std::int32_t last_lap = 0;
-    std::int32_t leader_lap_at_last = 0;  ///< the leader's laps when this car last completed one
-    TimeNs last_lap_t = 0;
-    std::int32_t stint = 0;
-    Compound compound = Compound::Unknown;
-    std::int32_t tyre_age = 0;
-    std::optional<double> best_corrected_s;  ///< best fuel-corrected clean lap of the stint
     std::optional<StrategyPrediction> last;
-    std::optional<LapContext> last_ctx;  ///< re-planned when a SC/VSC is deployed
+    std::optional<LapContext> last_ctx;  ///< the latest closed lap; re-planned when a SC/VSC is deployed
     std::int32_t window_closed_laps = 0;
-    bool retired = false, finished = false;
+    bool retired = false, finished = false;  ///< as the engine said (CarChange, ClosedLap::last_lap)
   };
   Car& car(std::uint16_t number, DriverCode driver);
-  void update_cliff(Car& c, const LapFeatures& lap, bool clean, OutputSink& out);
+  void update_cliff(const LapContext& lap, OutputSink& out);
   void update_window(Car& c, const LapFeatures& lap, OutputSink& out);
-  void on_track_status(const TimingEvent& event, TrackStatus status, OutputSink& out);
-  void mark_retirements(TimeNs t, OutputSink& out);
   [[nodiscard]] const CircuitPrior& prior() const;
 
   std::string session_id_;
@@ -141,16 +121,11 @@ class SessionStrategy {
   PredictorProvider predictor_;
   std::shared_ptr<const StrategyPriors> priors_;
   std::string session_name_;
-  SessionContexts contexts_;
   DecisionWorkspace ws_;
   AlertBook book_;
   SensorWatch sensors_;
   std::unordered_map<std::uint16_t, Car> cars_;
-  TrackStatus status_ = TrackStatus::Green;
-  std::int32_t scheduled_laps_ = 0;
-  std::int32_t leader_lap_ = 0;
   bool finished_ = false;
-  bool leader_finished_ = false;
   std::uint64_t decisions_ = 0;
   std::chrono::nanoseconds decision_time_{0};
 };

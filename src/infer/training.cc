@@ -15,10 +15,12 @@
 #include <set>
 #include <sstream>
 
+#include "base/drive.h"
+#include "base/fastf1_tables.h"
 #include "base/result.h"
 #include "base/time_text.h"
+#include "features/definitions.h"
 #include "features/session_engine.h"
-#include "infer/csv_table.h"
 #include "infer/ergast.h"
 #include "infer/priors.h"
 #include "infer/xgb_model.h"
@@ -40,6 +42,8 @@ struct Pending {
   TimingEvent event;
 };
 
+constexpr TimeNs kOfflineEpochNs = 978'307'200LL * kNsPerSecond;
+
 class EventList {
  public:
   void add(TimeNs t, Rank rank, std::uint16_t car, DriverCode driver, TimingBody body) {
@@ -47,7 +51,9 @@ class EventList {
     e.car = car;
     e.driver = driver;
     e.session_time_ns = t;
-    e.event_time_ns = t;  // offline: event time = session time
+    // Offline: event time = session time from a fixed epoch (2001-01-01 UTC),
+    // inside the range the live path's validation accepts.
+    e.event_time_ns = kOfflineEpochNs + t;
     e.body = std::move(body);
     items_.push_back(Pending{t, rank, car, items_.size(), std::move(e)});
   }
@@ -67,8 +73,6 @@ class EventList {
  private:
   std::vector<Pending> items_;
 };
-
-TrackStatus status_from_int(int s) { return track_status_from_code(static_cast<char>('0' + std::clamp(s, 0, 9))); }
 
 void add_session_bounds(EventList& list, TimeNs start, TimeNs end, int scheduled_laps) {
   SessionInfo started;
@@ -170,15 +174,7 @@ RaceEvents ergast_race(const ergast::Archive& a, const ergast::Race& race, const
 }  // namespace
 
 RaceEvents load_fastf1_race(const fs::path& dir, int year, int round) {
-  const fs::path laps_file = dir / "laps.csv";
-  if (!fs::is_regular_file(laps_file)) throw ConfigError("laps file not found: " + laps_file.string());
-  const CsvTable laps = CsvTable::read(laps_file);
-  const int c_time = laps.require("Time"), c_driver = laps.require("Driver"), c_number = laps.require("DriverNumber"),
-            c_lap = laps.require("LapNumber");
-  const int c_lap_time = laps.col("LapTime"), c_stint = laps.col("Stint"), c_pit_out = laps.col("PitOutTime"),
-            c_pit_in = laps.col("PitInTime"), c_compound = laps.col("Compound"), c_tyre = laps.col("TyreLife"),
-            c_fresh = laps.col("FreshTyre"), c_start = laps.col("LapStartTime"), c_status = laps.col("TrackStatus"),
-            c_position = laps.col("Position"), c_deleted = laps.col("Deleted");
+  const FastF1Laps laps = read_fastf1_laps(dir / "laps.csv");
 
   RaceEvents r;
   r.source = "fastf1";
@@ -193,53 +189,28 @@ RaceEvents load_fastf1_race(const fs::path& dir, int year, int round) {
   EventList list;
   int scheduled = 0;
   std::optional<TimeNs> lap1_start, last_time;
-  auto seconds = [&](std::size_t i, int c) -> std::optional<double> {
-    auto ns = parse_timedelta(laps.at(i, c));
-    return ns ? std::optional<double>(ns_to_s(*ns)) : std::nullopt;
-  };
-  for (std::size_t i = 0; i < laps.size(); ++i) {
-    auto number = laps.integer(i, c_number);
-    auto lap = laps.integer(i, c_lap);
-    std::string_view code = laps.at(i, c_driver);
-    if (!number || *number < 0 || *number > 65535 || !lap || *lap < 1 || code.empty()) continue;
-    const auto car = static_cast<std::uint16_t>(*number);
-    const DriverCode driver(code);
-    scheduled = std::max(scheduled, *lap);
-    LapCompleted lc;
-    lc.lap = *lap;
-    lc.lap_time_s = seconds(i, c_lap_time);
-    lc.position = laps.integer(i, c_position);
-    lc.compound = compound_from_string(laps.at(i, c_compound));
-    lc.tyre_life = laps.integer(i, c_tyre);
-    lc.stint = laps.integer(i, c_stint);
-    if (auto f = laps.at(i, c_fresh); !f.empty()) lc.fresh_tyre = f == "True";
-    lc.lap_start_session_ns = parse_timedelta(laps.at(i, c_start));
-    lc.pit_in_session_ns = parse_timedelta(laps.at(i, c_pit_in));
-    lc.pit_out_session_ns = parse_timedelta(laps.at(i, c_pit_out));
-    std::string status(laps.at(i, c_status));
-    if (auto dot = status.find('.'); dot != std::string::npos) status.resize(dot);  // "1.0" written as float
-    lc.track_status = status;
-    if (auto d = laps.at(i, c_deleted); !d.empty()) lc.deleted = d == "True";
-    if (*lap == 1 && lc.lap_start_session_ns) {
+  for (const FastF1Lap& row : laps.rows) {
+    const std::uint16_t car = row.car;
+    const DriverCode driver = row.driver;
+    scheduled = std::max(scheduled, row.lap.lap);
+    LapCompleted lc = row.lap;
+    // The models were trained without sector times: the events carry none.
+    lc.sector1_s = lc.sector2_s = lc.sector3_s = std::nullopt;
+    if (lc.lap == 1 && lc.lap_start_session_ns) {
       lap1_start = lap1_start ? std::min(*lap1_start, *lc.lap_start_session_ns) : *lc.lap_start_session_ns;
     }
     if (lc.pit_in_session_ns) list.add(*lc.pit_in_session_ns, Rank::Pit, car, driver, PitIn{});
     if (lc.pit_out_session_ns) list.add(*lc.pit_out_session_ns, Rank::Pit, car, driver, PitOut{});
-    auto t = parse_timedelta(laps.at(i, c_time));
-    if (!t) continue;
-    last_time = last_time ? std::max(*last_time, *t) : *t;
-    list.add(*t, Rank::Lap, car, driver, std::move(lc));
+    if (!row.time) continue;
+    last_time = last_time ? std::max(*last_time, *row.time) : *row.time;
+    list.add(*row.time, Rank::Lap, car, driver, std::move(lc));
   }
   if (fs::is_regular_file(dir / "track_status.csv")) {
-    const CsvTable st = CsvTable::read(dir / "track_status.csv");
-    const int c_t = st.require("Time"), c_s = st.require("Status");
-    for (std::size_t i = 0; i < st.size(); ++i) {
-      auto t = parse_timedelta(st.at(i, c_t));
-      auto s = st.integer(i, c_s);
-      if (!t || !s) continue;
+    // Training's events carry the status only, not the message.
+    for (const FastF1TrackStatus& row : read_fastf1_track_status(dir / "track_status.csv").rows) {
       TrackStatusChange change;
-      change.status = status_from_int(*s);
-      list.add(*t, Rank::Status, 0, DriverCode{}, std::move(change));
+      change.status = track_status_from_code(row.code);
+      list.add(row.time, Rank::Status, 0, DriverCode{}, std::move(change));
     }
   }
   if (lap1_start && last_time) add_session_bounds(list, *lap1_start, *last_time, scheduled);
@@ -284,31 +255,27 @@ std::vector<RaceEvents> load_races(const fs::path& data_dir, bool with_ergast) {
 }
 
 std::vector<std::vector<LapRecord>> run_race(const RaceEvents& race) {
-  struct Collect final : OutputSink {
-    std::vector<LapFeatures> laps;
-    void emit(Output&& o) override {
-      if (auto* f = std::get_if<LapFeatures>(&o)) laps.push_back(std::move(*f));
+  struct Collect final : features::RaceListener {
+    std::map<std::uint16_t, std::vector<LapRecord>> by_car;
+    void on_lap(const features::ClosedLap& lap, OutputSink&) override {
+      by_car[lap.lap.car].push_back(LapRecord{LapContext{lap}, lap.flags});
     }
-  };
+    void on_car(std::uint16_t, DriverCode, features::CarChange, TimeNs, OutputSink&) override {}
+    void on_track_status(TrackStatus, TrackStatus, TimeNs, OutputSink&) override {}
+    void on_session_end(TimeNs, OutputSink&) override {}
+  } collect;
+  struct Discard final : OutputSink {
+    void emit(Output&&) override {}
+  } discard;
   features::FeatureConfig fc;
   fc.snapshot_period = std::chrono::nanoseconds(0);
-  features::SessionEngine engine(fc);
-  SessionContexts contexts;
-  Collect sink;
-  std::map<std::uint16_t, std::vector<LapRecord>> by_car;
-  for (const auto& e : race.events) {
-    contexts.on_timing(e);
-    engine.on_timing(e, sink);
-    for (auto& f : sink.laps) {
-      LapRecord r;
-      r.ctx = contexts.on_lap(f);
-      r.flags = contexts.last_flags(f.car);
-      by_car[f.car].push_back(std::move(r));
-    }
-    sink.laps.clear();
-  }
+  features::FeatureHandler handler(fc, &collect);
+  // The live path's validation and deduplication; a record it would
+  // dead-letter does not reach the models either.
+  Driver driver(handler, discard);
+  for (const auto& e : race.events) driver.feed(Input{e});
   std::vector<std::vector<LapRecord>> out;
-  for (auto& [car, laps] : by_car) out.push_back(std::move(laps));
+  for (auto& [car, laps] : collect.by_car) out.push_back(std::move(laps));
   return out;
 }
 

@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "base/records.h"
-#include "infer/lap_context.h"
+#include "features/race.h"
 #include "infer/model_features.h"
+#include "infer/predictor.h"
 
 namespace boxcall::infer {
 
@@ -38,9 +39,10 @@ struct RaceEvents {
 /// One closed lap as the live path sees it.
 struct LapRecord {
   LapContext ctx;
-  LapFlags flags;
+  features::LapFlags flags;
 };
-/// Runs features::SessionEngine + SessionContexts over a race; one vector per car, by lap.
+/// Runs the race's records through the feature engine (the offline driver);
+/// one vector per car, by lap, of the engine's lap records.
 [[nodiscard]] std::vector<std::vector<LapRecord>> run_race(const RaceEvents& race);
 
 struct Split {

@@ -105,4 +105,24 @@ std::optional<double> XgbModel::predict(std::span<const float> row) const {
   return static_cast<double>(result[0]);
 }
 
+bool XgbModel::predict_batch(std::span<const float> rows, std::span<double> out) const {
+  const std::size_t n = out.size(), f = meta_.features.size();
+  if (n == 0) return true;
+  if (rows.size() < n * f) return false;
+  char array[160];
+  std::snprintf(array, sizeof array, R"({"data":[%llu,true],"shape":[%zu,%zu],"typestr":"<f4","version":3})",
+                static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(rows.data())), n, f);
+  static constexpr const char* kConfig =
+      R"({"type":0,"training":false,"iteration_begin":0,"iteration_end":0,"strict_shape":false,"cache_id":0,"missing":NaN})";
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  if (XGBoosterPredictFromDense(booster_.get(), array, kConfig, nullptr, &shape, &dim, &result) != 0 ||
+      result == nullptr) {
+    return false;
+  }
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<double>(result[i]);
+  return true;
+}
+
 }  // namespace boxcall::infer

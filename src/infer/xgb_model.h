@@ -52,6 +52,10 @@ class XgbModel {
   /// The model's raw output for one row (margin-free: probability for
   /// binary:logistic, value for regression). nullopt if XGBoost reports an error.
   [[nodiscard]] std::optional<double> predict(std::span<const float> row) const;
+  /// Several rows in one XGBoost call (`rows`: row-major, `out.size()` rows of
+  /// feature_count() floats each): the trees are walked once per batch, so a
+  /// row costs a fraction of a single-row call. False if XGBoost reports an error.
+  [[nodiscard]] bool predict_batch(std::span<const float> rows, std::span<double> out) const;
   [[nodiscard]] const ModelMetadata& metadata() const { return meta_; }
   [[nodiscard]] std::size_t feature_count() const { return meta_.features.size(); }
 

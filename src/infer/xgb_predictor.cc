@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <system_error>
+#include <vector>
 
 #include "infer/model_features.h"
 
@@ -48,6 +49,48 @@ std::optional<double> XgbPredictor::pit_within_3(const LapContext& ctx) const {
   const auto p = pit_.predict(std::span<const float>(x.data(), pit_.feature_count()));
   if (!p || !std::isfinite(*p)) return std::nullopt;
   return std::clamp(*p, 0.0, 1.0);
+}
+
+void XgbPredictor::next_lap_s_batch(std::span<const LapContext* const> ctxs,
+                                    std::span<std::optional<double>> out) const {
+  const std::size_t n = std::min(ctxs.size(), out.size()), f = lap_time_.feature_count();
+  // Per-thread scratch, grown once: a batch allocates nothing after the first.
+  thread_local std::vector<float> rows;
+  thread_local std::vector<double> deltas;
+  thread_local std::vector<std::optional<double>> refs;
+  rows.assign(n * f, 0.0F);
+  deltas.resize(n);
+  refs.resize(n);
+  std::array<float, kMaxFeatures> x{};
+  for (std::size_t i = 0; i < n; ++i) {
+    refs[i] = reference_lap_s(*ctxs[i]);
+    x.fill(0.0F);
+    fill_features(ModelKind::LapTimeDelta, *ctxs[i], x);
+    std::copy_n(x.begin(), f, rows.begin() + static_cast<std::ptrdiff_t>(i * f));
+  }
+  const bool ok = lap_time_.predict_batch(rows, std::span<double>(deltas.data(), n));
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = ok && refs[i] && std::isfinite(deltas[i]) ? std::optional<double>(*refs[i] + deltas[i]) : std::nullopt;
+  }
+}
+
+void XgbPredictor::pit_within_3_batch(std::span<const LapContext* const> ctxs,
+                                      std::span<std::optional<double>> out) const {
+  const std::size_t n = std::min(ctxs.size(), out.size()), f = pit_.feature_count();
+  thread_local std::vector<float> rows;
+  thread_local std::vector<double> ps;
+  rows.assign(n * f, 0.0F);
+  ps.resize(n);
+  std::array<float, kMaxFeatures> x{};
+  for (std::size_t i = 0; i < n; ++i) {
+    x.fill(0.0F);
+    fill_features(ModelKind::PitWithin3, *ctxs[i], x);
+    std::copy_n(x.begin(), f, rows.begin() + static_cast<std::ptrdiff_t>(i * f));
+  }
+  const bool ok = pit_.predict_batch(rows, std::span<double>(ps.data(), n));
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = ok && std::isfinite(ps[i]) ? std::optional<double>(std::clamp(ps[i], 0.0, 1.0)) : std::nullopt;
+  }
 }
 
 Result<std::shared_ptr<const XgbPredictor>> load_predictor(const fs::path& dir) {

@@ -35,6 +35,10 @@ class XgbPredictor final : public Predictor {
   [[nodiscard]] std::optional<double> lap_s_at(const LapContext& ctx, Compound compound, std::int32_t tyre_age,
                                                double fuel_kg) const override;
   [[nodiscard]] std::optional<double> pit_within_3(const LapContext& ctx) const override;
+  /// The cars that close laps at the same watermark, scored together: one
+  /// XGBoost call per model for the whole batch (out[i] for ctxs[i]).
+  void next_lap_s_batch(std::span<const LapContext* const> ctxs, std::span<std::optional<double>> out) const override;
+  void pit_within_3_batch(std::span<const LapContext* const> ctxs, std::span<std::optional<double>> out) const override;
 
   [[nodiscard]] const XgbModel& lap_time_model() const { return lap_time_; }
   [[nodiscard]] const XgbModel& pit_model() const { return pit_; }

@@ -215,10 +215,17 @@ bool RecordingReader::read_frame() {
   const auto len = hc.get<std::uint32_t>();
   const auto crc = hc.get<std::uint32_t>();
   if (len == 0 || len > kMaxFrame) fail("bad frame length " + std::to_string(len));
-  body_.resize(len);
-  if (gzread(file_->gz, body_.data(), len) != static_cast<int>(len)) {
-    eof_ = truncated_ = true;
-    return false;
+  // Read in steps, growing the body as bytes arrive: a corrupt length in a small
+  // file costs what the file holds, not kMaxFrame of memory.
+  body_.clear();
+  for (std::uint32_t got = 0; got < len;) {
+    const std::uint32_t step = std::min<std::uint32_t>(len - got, 1U << 20);
+    body_.resize(got + step);
+    if (gzread(file_->gz, body_.data() + got, step) != static_cast<int>(step)) {
+      eof_ = truncated_ = true;
+      return false;
+    }
+    got += step;
   }
   if (crc_of(body_) != crc) fail("frame checksum mismatch (corrupt file)");
   return true;

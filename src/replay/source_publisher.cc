@@ -15,7 +15,6 @@ namespace boxcall::replay {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using Headers = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
 struct Head {
@@ -89,7 +88,8 @@ class RunProducer {
 /// Paces records by their event time and reports progress.
 class Pacer {
  public:
-  explicit Pacer(const PublishOptions& o) : o_(o), wall_start_(Clock::now()), next_progress_(wall_start_) {}
+  explicit Pacer(const PublishOptions& o)
+      : o_(o), clock_(o.clock ? *o.clock : steady_), wall_start_(clock_.now()), next_progress_(wall_start_) {}
 
   bool stopped() const { return o_.stop && o_.stop->load(); }
 
@@ -98,18 +98,21 @@ class Pacer {
   bool wait(TimeNs t, const std::function<void()>& idle) {
     if (!first_) {
       first_ = t;
-      anchor_ = Clock::now();
+      anchor_ = clock_.now();
     }
-    last_ = std::max(last_, t);
-    if (o_.speed <= 0) return !stopped();
+    if (o_.speed <= 0) {
+      last_ = std::max(last_, t);
+      return !stopped();
+    }
     const auto due =
         anchor_ + std::chrono::nanoseconds(static_cast<TimeNs>(static_cast<double>(t - *first_) / o_.speed));
-    while (Clock::now() < due) {
+    while (clock_.now() < due) {
       if (stopped()) return false;
       idle();
       progress(false);
-      std::this_thread::sleep_until(std::min(due, Clock::now() + std::chrono::milliseconds(50)));
+      clock_.sleep_until(std::min(due, clock_.now() + std::chrono::milliseconds(50)));
     }
+    last_ = std::max(last_, t);  // progress reports what is due, never what is waited for
     return !stopped();
   }
 
@@ -121,7 +124,7 @@ class Pacer {
 
   void progress(bool force) {
     if (!o_.on_progress) return;
-    const auto now = Clock::now();
+    const auto now = clock_.now();
     if (!force && now < next_progress_) return;
     next_progress_ = now + o_.progress_interval;
     o_.on_progress(PublishProgress{records_, bytes_, first_ ? last_ - *first_ : 0,
@@ -132,13 +135,15 @@ class Pacer {
   [[nodiscard]] TimeNs span() const { return first_ ? last_ - *first_ : 0; }
   /// Wall time from the first published record (records skipped before a window do not count).
   [[nodiscard]] double seconds() const {
-    return std::chrono::duration<double>(Clock::now() - (first_ ? anchor_ : wall_start_)).count();
+    return std::chrono::duration<double>(clock_.now() - (first_ ? anchor_ : wall_start_)).count();
   }
   [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
 
  private:
   const PublishOptions& o_;
-  Clock::time_point wall_start_, anchor_, next_progress_;
+  SteadyClock steady_;
+  Clock& clock_;
+  std::chrono::steady_clock::time_point wall_start_, anchor_, next_progress_;
   std::optional<TimeNs> first_;
   TimeNs last_ = 0;
   std::uint64_t records_ = 0, bytes_ = 0;

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "sources/source.h"
 #include "stream/config.h"
 
@@ -66,6 +67,8 @@ struct PublishOptions {
   std::map<std::string, std::string> topic_map;
   /// Recordings: publish to the recorded partition instead of the key's partition.
   bool keep_partitions = false;
+  /// The clock that paces the records and times the run (null: the steady clock).
+  Clock* clock = nullptr;
 };
 
 struct PublishStats {

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -38,7 +39,8 @@ std::pair<std::string, std::uint16_t> split_address(const std::string& address, 
   }
   std::string host = address.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "0.0.0.0";
+  // ":9464" changes the port only: listening on every interface is asked for by name (0.0.0.0, [::]).
+  if (host.empty()) host = "127.0.0.1";
   unsigned port = 0;
   const auto* b = address.data() + colon + 1;
   const auto* e = address.data() + address.size();
@@ -90,18 +92,18 @@ bool valid_session_id(std::string_view id) {
 }
 
 std::string_view content_type(const std::filesystem::path& p) {
-  static const std::map<std::string, std::string_view> types{{".html", "text/html; charset=utf-8"},
-                                                             {".js", "text/javascript; charset=utf-8"},
-                                                             {".css", "text/css; charset=utf-8"},
-                                                             {".svg", "image/svg+xml"},
-                                                             {".png", "image/png"},
-                                                             {".ico", "image/x-icon"},
-                                                             {".json", "application/json"},
-                                                             {".yaml", "application/yaml; charset=utf-8"},
-                                                             {".txt", "text/plain; charset=utf-8"},
-                                                             {".woff2", "font/woff2"}};
-  auto it = types.find(p.extension().string());
-  return it == types.end() ? std::string_view("application/octet-stream") : it->second;
+  static const std::map<std::string, std::string_view> kTypes{{".html", "text/html; charset=utf-8"},
+                                                              {".js", "text/javascript; charset=utf-8"},
+                                                              {".css", "text/css; charset=utf-8"},
+                                                              {".svg", "image/svg+xml"},
+                                                              {".png", "image/png"},
+                                                              {".ico", "image/x-icon"},
+                                                              {".json", "application/json"},
+                                                              {".yaml", "application/yaml; charset=utf-8"},
+                                                              {".txt", "text/plain; charset=utf-8"},
+                                                              {".woff2", "font/woff2"}};
+  auto it = kTypes.find(p.extension().string());
+  return it == kTypes.end() ? std::string_view("application/octet-stream") : it->second;
 }
 
 std::optional<std::string> read_file(const std::filesystem::path& p) {
@@ -408,8 +410,8 @@ struct HttpServer::Impl {
 
     void read() {
       parser_.emplace();
-      parser_->body_limit(16 * 1024);
-      parser_->header_limit(16 * 1024);
+      parser_->body_limit(std::uint64_t{16} * 1024U);
+      parser_->header_limit(std::uint32_t{16} * 1024U);
       stream_.expires_after(60s);
       http::async_read(stream_, buffer_, *parser_,
                        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -435,7 +437,7 @@ struct HttpServer::Impl {
       handle(parser_->release());
     }
 
-    void handle(Request req) {
+    void handle(const Request& req) {
       const bool head = req.method() == http::verb::head;
       const std::string_view target(req.target().data(), req.target().size());
       const auto qpos = target.find('?');
@@ -479,7 +481,7 @@ struct HttpServer::Impl {
         if (!valid_session_id(rest)) {
           res = error(req, http::status::bad_request, "bad session id (printable text without '/', 1-256 bytes)");
         } else if (events) {
-          return start_events(std::move(req), rest, query, head);
+          return start_events(req, rest, query, head);
         } else if (auto body = srv_.view.session_json(rest)) {
           res = json_response(req, http::status::ok, std::move(*body));
         } else {
@@ -494,7 +496,7 @@ struct HttpServer::Impl {
       send(std::move(res));
     }
 
-    void start_events(Request req, const std::string& session, std::string_view query, bool head) {
+    void start_events(const Request& req, const std::string& session, std::string_view query, bool head) {
       // ?since=N (the `seq` of the state the page loaded), or the browser's Last-Event-ID on reconnect.
       std::optional<std::uint64_t> since;
       std::string_view since_text;

@@ -152,8 +152,13 @@ SessionState& LiveView::session_for(const std::string& id) {
 }
 
 void LiveView::push_event(const std::string& session, std::string type, std::string data) {
+  auto bytes = [](const LiveEvent& e) { return sizeof(LiveEvent) + e.session.size() + e.type.size() + e.data.size(); };
   ring_.push_back(LiveEvent{++seq_, session, std::move(type), std::move(data)});
-  while (ring_.size() > limits_.event_ring) ring_.pop_front();
+  ring_bytes_ += bytes(ring_.back());
+  while (ring_.size() > 1 && (ring_.size() > limits_.event_ring || ring_bytes_ > limits_.event_ring_bytes)) {
+    ring_bytes_ -= bytes(ring_.front());
+    ring_.pop_front();
+  }
 }
 
 void LiveView::apply(std::span<const SessionOutput> batch) {

@@ -66,7 +66,11 @@ struct LiveViewLimits {
   std::size_t max_sessions = 200;  ///< beyond: the least recently updated session is dropped
   std::size_t laps_per_car = 300;
   std::size_t alert_feed = 200;
-  std::size_t event_ring = 50'000;
+  /// Recent changes kept for clients that reconnect (`?since=`); an older cursor reloads the state.
+  /// Bounded by count and by bytes, whichever binds first: a full ring is the view's largest part
+  /// (5 races of 20 cars publish ~100 changes/s of ~300 bytes each).
+  std::size_t event_ring = 20'000;
+  std::size_t event_ring_bytes = 8u << 20;
 };
 
 /// One change, ready to send as a Server-Sent Event.
@@ -116,6 +120,7 @@ class LiveView {
   mutable std::mutex mutex_;
   std::map<std::string, SessionState, std::less<>> sessions_;
   std::deque<LiveEvent> ring_;
+  std::size_t ring_bytes_ = 0;
   std::uint64_t seq_ = 0;
   std::map<std::size_t, std::function<void()>> listeners_;
   std::size_t next_listener_ = 0;

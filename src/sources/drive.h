@@ -4,46 +4,16 @@
 /// path does (base/validate.h, base/delivery.h). `boxcall features`,
 /// `backtest`, `train`, the tests and the benchmarks all run sessions through
 /// here, so offline results are the live path's results.
-#include <cstdint>
-#include <functional>
-
-#include "base/delivery.h"
-#include "base/records.h"
-#include "base/result.h"
-#include "base/session.h"
+#include "base/drive.h"
 #include "sources/source.h"
 
 namespace boxcall::sources {
 
-struct DriveStats {
-  std::uint64_t records = 0;     ///< read from the source
-  std::uint64_t applied = 0;     ///< contributed to the session
-  std::uint64_t invalid = 0;     ///< failed validation (the live path dead-letters them)
-  std::uint64_t rejected = 0;    ///< refused by the handler (the live path dead-letters them)
-  std::uint64_t duplicates = 0;  ///< repeats (dropped, as live)
-};
-
-/// Called for each record the live path would dead-letter, with the reason.
-using RejectHandler = std::function<void(const Input& record, const Error& error)>;
+using boxcall::Driver;
+using boxcall::DriveStats;
+using boxcall::RejectHandler;
 
 /// Feeds every record of `source` into `handler`; outputs go to `out`.
 DriveStats drive(RecordSource& source, SessionHandler& handler, OutputSink& out, const RejectHandler& on_reject = {});
-
-/// One record, as `drive` does it, for callers that interleave several
-/// sources or inspect state between records.
-class Driver {
- public:
-  Driver(SessionHandler& handler, OutputSink& out, RejectHandler on_reject = {})
-      : handler_(handler), out_(out), on_reject_(std::move(on_reject)) {}
-  void feed(const Input& record);
-  [[nodiscard]] const DriveStats& stats() const { return stats_; }
-
- private:
-  SessionHandler& handler_;
-  OutputSink& out_;
-  RejectHandler on_reject_;
-  DeliveryLedger ledger_;
-  DriveStats stats_;
-};
 
 }  // namespace boxcall::sources

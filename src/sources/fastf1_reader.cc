@@ -1,7 +1,5 @@
 #include "sources/fastf1_reader.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -10,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/csv.h"
+#include "base/fastf1_tables.h"
 #include "base/result.h"
 #include "base/time_text.h"
 
@@ -18,83 +18,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// ------------------------------------------------------------------ CSV text
+// ------------------------------------------------------------------ text
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '"')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '"' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// Splits one CSV line into `out` (views into `line`). Commas inside double
-// quotes do not split; the quotes are trimmed, doubled quotes are left as is
-// (FastF1 exports have none in the columns read here).
-void split_csv(std::string_view line, std::vector<std::string_view>& out) {
-  out.clear();
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  if (line.find('"') == std::string_view::npos) {
-    // The common case, on the per-sample path: no quotes, split on commas.
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t comma = line.find(',', start);
-      if (comma == std::string_view::npos) break;
-      out.push_back(trim(line.substr(start, comma - start)));
-      start = comma + 1;
-    }
-    out.push_back(trim(line.substr(start)));
-    return;
-  }
-  std::size_t start = 0;
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      out.push_back(trim(line.substr(start, i - start)));
-      start = i + 1;
-    }
-  }
-  out.push_back(trim(line.substr(start)));
-}
-
-std::optional<double> parse_double(std::string_view s) {
-  if (s.empty() || s == "nan" || s == "NaN") return std::nullopt;
-  if (s.front() == '+') s.remove_prefix(1);
-  // Most car-data values are small unsigned integers: exact, and much faster
-  // than the general path.
-  if (s.size() <= 9) {
-    std::int64_t n = 0;
-    bool digits = true;
-    for (char c : s) {
-      if (c < '0' || c > '9') {
-        digits = false;
-        break;
-      }
-      n = n * 10 + (c - '0');
-    }
-    if (digits) return static_cast<double>(n);
-  }
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// FastF1 writes integer columns with missing values as floats ("4.0").
-std::optional<std::int32_t> parse_int(std::string_view s) {
-  auto v = parse_double(s);
-  if (!v || *v != *v || *v < -2e9 || *v > 2e9) return std::nullopt;
-  return static_cast<std::int32_t>(*v);
-}
-
-std::optional<bool> parse_bool(std::string_view s) {
-  if (s == "True" || s == "true" || s == "1" || s == "1.0") return true;
-  if (s == "False" || s == "false" || s == "0" || s == "0.0") return false;
-  return std::nullopt;
-}
+using csv::field;
+using csv::to_bool;
+using csv::to_double;
 
 // FastF1's usual "0 days HH:MM:SS[.ffffff]" without the general parser's
 // branching (the per-sample path parses one per row); anything else goes
@@ -107,7 +35,8 @@ std::optional<TimeNs> parse_session_time(std::string_view s) {
     const char* p = s.data() + kPrefix.size();
     if (is_digit(p[0]) && is_digit(p[1]) && p[2] == ':' && is_digit(p[3]) && is_digit(p[4]) && p[5] == ':' &&
         is_digit(p[6]) && is_digit(p[7])) {
-      TimeNs ns = (static_cast<TimeNs>(two(p)) * 3600 + two(p + 3) * 60 + two(p + 6)) * kNsPerSecond;
+      TimeNs ns =
+          (static_cast<TimeNs>(two(p)) * 3600 + static_cast<TimeNs>(two(p + 3)) * 60 + two(p + 6)) * kNsPerSecond;
       std::string_view frac = s.substr(kPrefix.size() + 8);
       if (frac.empty()) return ns;
       if (frac.front() == '.' && frac.size() >= 2 && frac.size() <= 10) {
@@ -126,76 +55,13 @@ std::optional<TimeNs> parse_session_time(std::string_view s) {
   return parse_timedelta(s);
 }
 
-// Column indices by header name; -1 when absent.
-struct Header {
-  std::vector<std::string> names;
-  [[nodiscard]] int index(std::string_view name) const {
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == name) return static_cast<int>(i);
-    }
-    return -1;
-  }
-};
-
-std::string_view field(const std::vector<std::string_view>& f, int index) {
-  return index >= 0 && static_cast<std::size_t>(index) < f.size() ? f[static_cast<std::size_t>(index)]
-                                                                  : std::string_view{};
-}
-
-// ------------------------------------------------------------------ line reader
-
-struct GzClose {
-  void operator()(gzFile_s* f) const { gzclose(f); }
-};
-using GzFile = std::unique_ptr<gzFile_s, GzClose>;
-
-// One text file read a line at a time through zlib (plain or gzip): memory is
-// one line, whatever the file size.
-class LineReader {
- public:
-  explicit LineReader(const fs::path& path) : file_(gzopen(path.c_str(), "rb")) {
-    if (!file_) throw ConfigError("cannot open " + path.string());
-    gzbuffer(file_.get(), 128 * 1024);
-  }
-  /// The next line without its end-of-line, or false at the end of the file.
-  bool next(std::string& line) {
-    line.clear();
-    char buf[4096];
-    while (gzgets(file_.get(), buf, sizeof buf) != nullptr) {
-      std::size_t n = std::strlen(buf);
-      line.append(buf, n);
-      if (n > 0 && buf[n - 1] == '\n') return true;
-    }
-    return !line.empty();
-  }
-
- private:
-  GzFile file_;
-};
-
-Header read_header(LineReader& reader, const fs::path& path) {
-  std::string line;
-  if (!reader.next(line)) throw ConfigError("empty file: " + path.string());
-  std::vector<std::string_view> f;
-  split_csv(line, f);
-  Header h;
-  for (auto name : f) h.names.emplace_back(name);
-  return h;
-}
-
-int require_column(const Header& h, std::string_view name, const fs::path& path) {
-  int i = h.index(name);
-  if (i < 0) throw ConfigError("missing column '" + std::string(name) + "' in " + path.string());
-  return i;
-}
-
 // ------------------------------------------------------------------ telemetry
 
 struct CarStream {
   std::uint16_t car = 0;
   DriverCode driver;
   fs::path path;
-  std::unique_ptr<LineReader> reader;
+  std::unique_ptr<csv::LineReader> reader;
   int c_date = -1, c_session_time = -1, c_rpm = -1, c_speed = -1, c_gear = -1, c_throttle = -1, c_brake = -1,
       c_drs = -1;
   std::string line;
@@ -211,14 +77,14 @@ void advance(CarStream& s, std::uint64_t& skipped) {
   s.has_current = false;
   while (s.reader->next(s.line)) {
     if (s.line.empty() || s.line == "\r") continue;
-    split_csv(s.line, s.fields);
+    csv::split(s.line, s.fields);
     auto t = parse_session_time(field(s.fields, s.c_session_time));
-    auto speed = parse_double(field(s.fields, s.c_speed));
-    auto rpm = parse_double(field(s.fields, s.c_rpm));
-    auto gear = parse_double(field(s.fields, s.c_gear));
-    auto throttle = parse_double(field(s.fields, s.c_throttle));
-    auto brake = parse_bool(field(s.fields, s.c_brake));
-    auto drs = parse_double(field(s.fields, s.c_drs));
+    auto speed = to_double(field(s.fields, s.c_speed));
+    auto rpm = to_double(field(s.fields, s.c_rpm));
+    auto gear = to_double(field(s.fields, s.c_gear));
+    auto throttle = to_double(field(s.fields, s.c_throttle));
+    auto brake = to_bool(field(s.fields, s.c_brake));
+    auto drs = to_double(field(s.fields, s.c_drs));
     if (!t || !speed || !rpm || !gear || !throttle || !brake || !drs || *gear < -128 || *gear > 127 || *drs < 0 ||
         *drs > 255) {
       ++skipped;
@@ -343,89 +209,45 @@ void FastF1Reader::Impl::open_cars(const fs::path& dir) {
     CarStream& s = cars[i];
     s.car = files[i].first;
     s.path = files[i].second;
-    s.reader = std::make_unique<LineReader>(s.path);
-    Header h = read_header(*s.reader, s.path);
-    s.c_session_time = require_column(h, "SessionTime", s.path);
-    s.c_date = h.index("Date");
-    s.c_rpm = require_column(h, "RPM", s.path);
-    s.c_speed = require_column(h, "Speed", s.path);
-    s.c_gear = require_column(h, "nGear", s.path);
-    s.c_throttle = require_column(h, "Throttle", s.path);
-    s.c_brake = require_column(h, "Brake", s.path);
-    s.c_drs = require_column(h, "DRS", s.path);
+    s.reader = std::make_unique<csv::LineReader>(s.path);
+    const csv::Header h = csv::Header::read(*s.reader, s.path);
+    s.c_session_time = h.require("SessionTime");
+    s.c_date = h.col("Date");
+    s.c_rpm = h.require("RPM");
+    s.c_speed = h.require("Speed");
+    s.c_gear = h.require("nGear");
+    s.c_throttle = h.require("Throttle");
+    s.c_brake = h.require("Brake");
+    s.c_drs = h.require("DRS");
   }
 }
 
 void FastF1Reader::Impl::load_laps(const fs::path& path) {
-  if (!fs::is_regular_file(path)) throw ConfigError("laps file not found: " + path.string());
-  LineReader reader(path);
-  Header h = read_header(reader, path);
-  const int c_time = require_column(h, "Time", path);
-  const int c_driver = require_column(h, "Driver", path);
-  const int c_number = require_column(h, "DriverNumber", path);
-  const int c_lap = require_column(h, "LapNumber", path);
-  const int c_lap_time = h.index("LapTime"), c_stint = h.index("Stint"), c_pit_out = h.index("PitOutTime"),
-            c_pit_in = h.index("PitInTime"), c_s1 = h.index("Sector1Time"), c_s2 = h.index("Sector2Time"),
-            c_s3 = h.index("Sector3Time"), c_compound = h.index("Compound"), c_tyre = h.index("TyreLife"),
-            c_fresh = h.index("FreshTyre"), c_start = h.index("LapStartTime"), c_start_date = h.index("LapStartDate"),
-            c_status = h.index("TrackStatus"), c_position = h.index("Position"), c_deleted = h.index("Deleted");
-
+  FastF1Laps laps = read_fastf1_laps(path);
+  skipped += laps.skipped;
   std::optional<TimeNs> lap1_start;
   std::optional<TimeNs> last_time;
-  std::string line;
-  std::vector<std::string_view> f;
-  while (reader.next(line)) {
-    if (line.empty() || line == "\r") continue;
-    split_csv(line, f);
-    auto number = parse_int(field(f, c_number));
-    auto lap = parse_int(field(f, c_lap));
-    std::string_view code = field(f, c_driver);
-    if (!number || *number < 0 || *number > 65535 || !lap || *lap < 1 || code.empty()) {
-      ++skipped;
-      continue;
-    }
-    const auto car = static_cast<std::uint16_t>(*number);
-    const DriverCode driver(code);
+  for (FastF1Lap& row : laps.rows) {
+    const std::uint16_t car = row.car;
+    const DriverCode driver = row.driver;
     for (auto& s : cars) {
       if (s.car == car) s.driver = driver;
     }
-    scheduled_laps = std::max(scheduled_laps, *lap);
-
-    LapCompleted lc;
-    lc.lap = *lap;
-    auto seconds = [&](int c) -> std::optional<double> {
-      auto ns = parse_timedelta(field(f, c));
-      return ns ? std::optional<double>(ns_to_s(*ns)) : std::nullopt;
-    };
-    lc.lap_time_s = seconds(c_lap_time);
-    lc.sector1_s = seconds(c_s1);
-    lc.sector2_s = seconds(c_s2);
-    lc.sector3_s = seconds(c_s3);
-    lc.position = parse_int(field(f, c_position));
-    lc.compound = compound_from_string(field(f, c_compound));
-    lc.tyre_life = parse_int(field(f, c_tyre));
-    lc.stint = parse_int(field(f, c_stint));
-    lc.fresh_tyre = parse_bool(field(f, c_fresh));
-    lc.lap_start_session_ns = parse_timedelta(field(f, c_start));
-    if (!laps_offset_ns && lc.lap_start_session_ns && c_start_date >= 0) {
-      if (auto date = parse_utc_datetime(field(f, c_start_date))) laps_offset_ns = *date - *lc.lap_start_session_ns;
+    LapCompleted& lc = row.lap;
+    scheduled_laps = std::max(scheduled_laps, lc.lap);
+    if (!laps_offset_ns && lc.lap_start_session_ns && row.start_date) {
+      laps_offset_ns = *row.start_date - *lc.lap_start_session_ns;
     }
-    lc.pit_in_session_ns = parse_timedelta(field(f, c_pit_in));
-    lc.pit_out_session_ns = parse_timedelta(field(f, c_pit_out));
-    lc.track_status = std::string(field(f, c_status));
-    lc.deleted = parse_bool(field(f, c_deleted));
-
-    if (*lap == 1 && lc.lap_start_session_ns) {
+    if (lc.lap == 1 && lc.lap_start_session_ns) {
       lap1_start = lap1_start ? std::min(*lap1_start, *lc.lap_start_session_ns) : *lc.lap_start_session_ns;
     }
     if (lc.pit_in_session_ns) add(*lc.pit_in_session_ns, Rank::Pit, car, driver, PitIn{});
     if (lc.pit_out_session_ns) add(*lc.pit_out_session_ns, Rank::Pit, car, driver, PitOut{});
     // A lap without its completion time cannot be placed in time: its pit
     // events still count, the lap itself is not emitted.
-    auto t = parse_timedelta(field(f, c_time));
-    if (!t) continue;
-    last_time = last_time ? std::max(*last_time, *t) : *t;
-    add(*t, Rank::Lap, car, driver, std::move(lc));
+    if (!row.time) continue;
+    last_time = last_time ? std::max(*last_time, *row.time) : *row.time;
+    add(*row.time, Rank::Lap, car, driver, std::move(lc));
   }
   if (lap1_start) {
     SessionInfo info;
@@ -442,71 +264,30 @@ void FastF1Reader::Impl::load_laps(const fs::path& path) {
 }
 
 void FastF1Reader::Impl::load_track_status(const fs::path& path) {
-  if (!fs::is_regular_file(path)) throw ConfigError("track status file not found: " + path.string());
-  LineReader reader(path);
-  Header h = read_header(reader, path);
-  const int c_time = require_column(h, "Time", path);
-  const int c_status = require_column(h, "Status", path);
-  const int c_message = h.index("Message");
-  std::string line;
-  std::vector<std::string_view> f;
-  while (reader.next(line)) {
-    if (line.empty() || line == "\r") continue;
-    split_csv(line, f);
-    auto t = parse_timedelta(field(f, c_time));
-    auto status = parse_int(field(f, c_status));
-    if (!t || !status) {
-      ++skipped;
-      continue;
-    }
+  FastF1TrackStatuses table = read_fastf1_track_status(path);
+  skipped += table.skipped;
+  for (FastF1TrackStatus& row : table.rows) {
     TrackStatusChange change;
-    switch (*status) {
-      case 1:
-        change.status = TrackStatus::Green;
-        break;
-      case 2:
-        change.status = TrackStatus::Yellow;
-        break;
-      case 4:
-        change.status = TrackStatus::SafetyCar;
-        break;
-      case 5:
-        change.status = TrackStatus::Red;
-        break;
-      case 6:
-        change.status = TrackStatus::Vsc;
-        break;
-      case 7:
-        change.status = TrackStatus::VscEnding;
-        break;
-      default:
-        change.status = TrackStatus::Unknown;
-        break;
-    }
-    change.message = std::string(field(f, c_message));
-    add(*t, Rank::Status, 0, DriverCode{}, std::move(change));
+    change.status = track_status_from_code(row.code);
+    change.message = std::move(row.message);
+    add(row.time, Rank::Status, 0, DriverCode{}, std::move(change));
   }
 }
 
 void FastF1Reader::Impl::load_weather(const fs::path& path) {
   if (!fs::is_regular_file(path)) throw ConfigError("weather file not found: " + path.string());
-  LineReader reader(path);
-  Header h = read_header(reader, path);
-  const int c_time = require_column(h, "Time", path);
-  const int c_air = h.index("AirTemp"), c_track = h.index("TrackTemp"), c_hum = h.index("Humidity"),
-            c_press = h.index("Pressure"), c_rain = h.index("Rainfall"), c_ws = h.index("WindSpeed"),
-            c_wd = h.index("WindDirection");
-  std::string line;
-  std::vector<std::string_view> f;
-  auto as_float = [&](int c) -> std::optional<float> {
-    auto v = parse_double(field(f, c));
-    return v ? std::optional<float>(static_cast<float>(*v)) : std::nullopt;
-  };
-  while (reader.next(line)) {
-    if (line.empty() || line == "\r") continue;
-    split_csv(line, f);
-    auto t = parse_timedelta(field(f, c_time));
-    if (!t) {
+  const csv::Table t = csv::Table::read(path);
+  const int c_time = t.require("Time");
+  const int c_air = t.col("AirTemp"), c_track = t.col("TrackTemp"), c_hum = t.col("Humidity"),
+            c_press = t.col("Pressure"), c_rain = t.col("Rainfall"), c_ws = t.col("WindSpeed"),
+            c_wd = t.col("WindDirection");
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    auto as_float = [&](int c) -> std::optional<float> {
+      auto v = to_double(t.at(i, c));
+      return v ? std::optional<float>(static_cast<float>(*v)) : std::nullopt;
+    };
+    auto time = parse_timedelta(t.at(i, c_time));
+    if (!time) {
       ++skipped;
       continue;
     }
@@ -515,10 +296,10 @@ void FastF1Reader::Impl::load_weather(const fs::path& path) {
     w.track_temp_c = as_float(c_track);
     w.humidity_pct = as_float(c_hum);
     w.pressure_hpa = as_float(c_press);
-    w.rainfall = parse_bool(field(f, c_rain));
+    w.rainfall = to_bool(t.at(i, c_rain));
     w.wind_speed_ms = as_float(c_ws);
     w.wind_direction_deg = as_float(c_wd);
-    add(*t, Rank::Weather, 0, DriverCode{}, std::move(w));
+    add(*time, Rank::Weather, 0, DriverCode{}, std::move(w));
   }
 }
 

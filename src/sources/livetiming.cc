@@ -133,25 +133,6 @@ std::optional<double> lap_seconds(const json* j) {
   return ns_to_s(*t);
 }
 
-TrackStatus track_status_of(int code) {
-  switch (code) {
-    case 1:
-      return TrackStatus::Green;
-    case 2:
-      return TrackStatus::Yellow;
-    case 4:
-      return TrackStatus::SafetyCar;
-    case 5:
-      return TrackStatus::Red;
-    case 6:
-      return TrackStatus::Vsc;
-    case 7:
-      return TrackStatus::VscEnding;
-    default:
-      return TrackStatus::Unknown;
-  }
-}
-
 /// "HH:MM:SS.mmm" (exactly) -> ns.
 std::optional<TimeNs> stream_time(std::string_view s) {
   if (s.size() != 12 || s[2] != ':' || s[5] != ':' || s[8] != '.') return std::nullopt;
@@ -364,7 +345,7 @@ struct LiveTimingSource::Impl {
     // Tyres: the driver's latest stint in TimingAppData.
     if (auto it = state.find("TimingAppData"); it != state.end()) {
       const json* line = nullptr;
-      if (const json* lines_ = find(it->second, "Lines")) line = find(*lines_, num);
+      if (const json* app_lines = find(it->second, "Lines")) line = find(*app_lines, num);
       if (const json* stints = line ? find(*line, "Stints") : nullptr;
           stints && stints->is_object() && !stints->empty()) {
         int last = -1;
@@ -404,10 +385,10 @@ struct LiveTimingSource::Impl {
   }
 
   void timing_data(const Line& l) {
-    const json* lines_ = find(l.data, "Lines");
-    if (!lines_) return;
+    const json* changed = find(l.data, "Lines");
+    if (!changed) return;
     json& st = state["TimingData"];
-    for (const auto& [num, delta] : lines_->items()) {
+    for (const auto& [num, delta] : changed->items()) {
       if (!delta.is_object()) continue;
       Driver& d = drivers[num];
       const json& cur = st["Lines"][num];
@@ -486,6 +467,7 @@ struct LiveTimingSource::Impl {
       return;
     }
     if (!kTopics.contains(l.topic)) return;  // Heartbeat, SessionData, ExtrapolatedClock...
+    if (learn_compounds && l.topic == "TimingAppData") learn_compounds_from(l.data);
     merge(state[l.topic], l.data);
     const json& d = l.data;
     if (l.topic == "TimingData") {
@@ -497,7 +479,7 @@ struct LiveTimingSource::Impl {
         for (auto& [num, drv] : drivers) {
           if (drv.track_codes.find(c) == std::string::npos) drv.track_codes += c;
         }
-        emit(l.t, timing("", TrackStatusChange{track_status_of(track_code), text(find(d, "Message"))}));
+        emit(l.t, timing("", TrackStatusChange{track_status_from_code(track_code), text(find(d, "Message"))}));
       }
     } else if (l.topic == "RaceControlMessages") {
       if (const json* msgs = find(d, "Messages")) {
@@ -547,26 +529,56 @@ struct LiveTimingSource::Impl {
     if (auto it = legacy_compounds.find(name); it != legacy_compounds.end()) return it->second;
     return compound_from_string(name);
   }
+  static const std::vector<std::string>& soft_to_hard() {
+    static const std::vector<std::string> kScale = {"HYPERSOFT", "ULTRASOFT", "SUPERSOFT", "SOFT",
+                                                    "MEDIUM",    "HARD",      "SUPERHARD"};
+    return kScale;
+  }
+  /// Names of the softness scale seen so far (index into soft_to_hard()).
+  std::set<std::size_t> seen_compounds;
+  void note_compound(std::string_view name) {
+    const auto& k = soft_to_hard();
+    auto it = std::find(k.begin(), k.end(), name);
+    if (it != k.end()) seen_compounds.insert(static_cast<std::size_t>(it - k.begin()));
+  }
+  void assign_legacy_compounds() {
+    legacy_compounds.clear();
+    const bool legacy =
+        std::any_of(seen_compounds.begin(), seen_compounds.end(), [](std::size_t i) { return i < 3 || i == 6; });
+    if (!legacy) return;
+    static const std::array<Compound, 3> kRel = {Compound::Soft, Compound::Medium, Compound::Hard};
+    std::size_t rank = 0;
+    for (std::size_t i : seen_compounds) legacy_compounds[soft_to_hard()[i]] = kRel[std::min<std::size_t>(rank++, 2)];
+  }
   void scan_compounds(const fs::path& file) {
-    static const std::vector<std::string> kSoftToHard = {"HYPERSOFT", "ULTRASOFT", "SUPERSOFT", "SOFT",
-                                                         "MEDIUM",    "HARD",      "SUPERHARD"};
     std::ifstream in(file, std::ios::binary);
-    std::set<std::size_t> seen;
     const std::string key = "\"Compound\":\"";
     for (std::string raw; std::getline(in, raw);) {
       for (auto p = raw.find(key); p != std::string::npos; p = raw.find(key, p + 1)) {
         const auto e = raw.find('"', p + key.size());
         if (e == std::string::npos) break;
-        const std::string name = raw.substr(p + key.size(), e - p - key.size());
-        auto it = std::find(kSoftToHard.begin(), kSoftToHard.end(), name);
-        if (it != kSoftToHard.end()) seen.insert(static_cast<std::size_t>(it - kSoftToHard.begin()));
+        note_compound(std::string_view(raw).substr(p + key.size(), e - p - key.size()));
       }
     }
-    const bool legacy = std::any_of(seen.begin(), seen.end(), [](std::size_t i) { return i < 3 || i == 6; });
-    if (!legacy) return;
-    static const std::array<Compound, 3> kRel = {Compound::Soft, Compound::Medium, Compound::Hard};
-    std::size_t rank = 0;
-    for (std::size_t i : seen) legacy_compounds[kSoftToHard[i]] = kRel[std::min<std::size_t>(rank++, 2)];
+    assign_legacy_compounds();
+  }
+  /// Live input cannot be scanned ahead: the names seen so far rank the compounds (a delta naming a
+  /// new one re-ranks them), which matches the scan once the session's softest compound was seen.
+  bool learn_compounds = false;
+  void learn_compounds_from(const json& j) {
+    if (j.is_object()) {
+      for (const auto& [k, v] : j.items()) {
+        if (k == "Compound" && v.is_string()) {
+          const std::size_t before = seen_compounds.size();
+          note_compound(v.get_ref<const std::string&>());
+          if (seen_compounds.size() != before) assign_legacy_compounds();
+        } else {
+          learn_compounds_from(v);
+        }
+      }
+    } else if (j.is_array()) {
+      for (const auto& v : j) learn_compounds_from(v);
+    }
   }
 
   std::string session_name() const {
@@ -580,10 +592,10 @@ struct LiveTimingSource::Impl {
   void compressed(const Line& l) {
     if (!l.data.is_string()) return;  // "whatever" payloads are rejected upstream
     auto raw = base64_decode(l.data.get<std::string>());
-    std::optional<std::string> text_;
-    if (raw) text_ = inflate_raw(*raw);
-    json j = text_ ? json::parse(*text_, nullptr, false) : json();
-    if (!text_ || j.is_discarded()) {
+    std::optional<std::string> inflated;
+    if (raw) inflated = inflate_raw(*raw);
+    json j = inflated ? json::parse(*inflated, nullptr, false) : json();
+    if (!inflated || j.is_discarded()) {
       ++rejected[static_cast<std::size_t>(Reason::MalformedJson)];
       if (on_reject) {
         on_reject(RejectedLine{l.where, Reason::MalformedJson,
@@ -633,16 +645,34 @@ struct LiveTimingSource::Impl {
     });
   }
 
+  /// A record the reorder buffer can release now (everything once the input ended), or nullopt.
+  std::optional<Input> pop_ready() {
+    const TimeNs window = options.lap_hold_ns + kNsPerSecond;
+    if (!out.empty() && (ended || out.top().t <= watermark - window)) {
+      Out o = out.top();
+      out.pop();
+      released = std::max(released, o.t);
+      return std::move(*o.input);
+    }
+    return std::nullopt;
+  }
+
+  void push_line(const Line& l) {
+    watermark = std::max(watermark, l.t);
+    process(l);
+    settle(l.t, false);
+  }
+
+  void finish() {
+    if (ended) return;
+    settle(0, true);
+    ended = true;
+  }
+
   /// Pulls lines until a record can be released (or the input ends).
   std::optional<Input> next() {
-    const TimeNs window = options.lap_hold_ns + kNsPerSecond;
     while (true) {
-      if (!out.empty() && (ended || out.top().t <= watermark - window)) {
-        Out o = out.top();
-        out.pop();
-        released = std::max(released, o.t);
-        return std::move(*o.input);
-      }
+      if (auto r = pop_ready()) return r;
       if (ended) return std::nullopt;
       // The earliest head across files.
       std::size_t best = heads.size();
@@ -650,15 +680,12 @@ struct LiveTimingSource::Impl {
         if (heads[i] && (best == heads.size() || heads[i]->t < heads[best]->t)) best = i;
       }
       if (best == heads.size()) {
-        settle(0, true);
-        ended = true;
+        finish();
         continue;
       }
       Line l = std::move(*heads[best]);
       heads[best] = read(*files[best]);
-      watermark = std::max(watermark, l.t);
-      process(l);
-      settle(l.t, false);
+      push_line(l);
     }
   }
 };
@@ -694,7 +721,16 @@ LiveTimingSource::LiveTimingSource(const fs::path& path, LiveTimingOptions optio
               : m.absolute_times            ? path.stem().string()
                                             : dir.filename().string();
 
-  // Session time 0 in UTC.
+  // Session time 0 in UTC. A recording of `boxcall ingest livetiming --record` says it in StartUtc.txt.
+  if (!m.options.start_utc_ns && fs::is_directory(path)) {
+    std::ifstream side(dir / "StartUtc.txt");
+    std::string text;
+    if (side >> text) {
+      auto t = parse_utc_datetime(text);
+      if (!t) throw ConfigError((dir / "StartUtc.txt").string() + ": not a UTC time: '" + text + "'");
+      m.options.start_utc_ns = *t;
+    }
+  }
   if (m.options.start_utc_ns) {
     m.start_utc = *m.options.start_utc_ns;
   } else if (!m.absolute_times) {
@@ -748,6 +784,48 @@ std::uint64_t LiveTimingSource::rejected_total() const {
 }
 std::uint64_t LiveTimingSource::lines_read() const { return impl_->lines; }
 TimeNs LiveTimingSource::start_utc_ns() const { return impl_->start_utc; }
+
+// ------------------------------------------------------------------ LiveTimingParser
+
+struct LiveTimingParser::State {
+  LiveTimingSource::Impl impl;
+};
+
+LiveTimingParser::LiveTimingParser(TimeNs start_utc_ns, LiveTimingOptions options) : state_(std::make_unique<State>()) {
+  auto& m = state_->impl;
+  m.options = std::move(options);
+  m.start_utc = start_utc_ns;
+  m.learn_compounds = true;
+}
+LiveTimingParser::~LiveTimingParser() = default;
+
+void LiveTimingParser::on_reject(std::function<void(const RejectedLine&)> handler) {
+  state_->impl.on_reject = std::move(handler);
+}
+
+void LiveTimingParser::push(std::string_view topic, TimeNs session_time_ns, std::string_view json_text,
+                            std::string where) {
+  auto& m = state_->impl;
+  ++m.lines;
+  json data = json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  if (data.is_discarded()) {
+    ++m.rejected[static_cast<std::size_t>(Reason::MalformedJson)];
+    if (m.on_reject)
+      m.on_reject(RejectedLine{std::move(where), Reason::MalformedJson, "the message data is not JSON",
+                               std::string(json_text)});
+    return;
+  }
+  m.push_line(Line{session_time_ns, std::string(topic), std::move(data), std::move(where)});
+}
+
+std::optional<Input> LiveTimingParser::pop() { return state_->impl.pop_ready(); }
+void LiveTimingParser::finish() { state_->impl.finish(); }
+TimeNs LiveTimingParser::start_utc_ns() const { return state_->impl.start_utc; }
+std::uint64_t LiveTimingParser::rejected_total() const {
+  std::uint64_t n = 0;
+  for (auto v : state_->impl.rejected) n += v;
+  return n;
+}
 
 bool is_live_timing(const fs::path& path) {
   std::error_code ec;

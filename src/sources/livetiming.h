@@ -28,7 +28,8 @@
 /// released in time order through a small reorder buffer.
 ///
 /// Times: jsonStream times are session-relative. The UTC of session time 0 is
-/// `start_utc_ns` when given, else the date in the directory name
+/// `start_utc_ns` when given, else the one in the directory's StartUtc.txt
+/// (written by `boxcall ingest livetiming --record`), else the date in the directory name
 /// (`2018-04-29_...`) plus `start_time_of_day` when given, else derived from
 /// the RaceControlMessages' `Utc` stamps, else midnight of that date.
 ///
@@ -41,6 +42,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "sources/source.h"
@@ -84,8 +86,35 @@ class LiveTimingSource final : public RecordSource {
   [[nodiscard]] TimeNs start_utc_ns() const;
 
  private:
+  friend class LiveTimingParser;  // the same parsing, fed by a live client
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+/// The same parsing fed message by message, for a live client: each message
+/// is one delta of a topic at a session time (UTC - start_utc_ns). Records come
+/// out of pop() in time order once the reorder window (lap_hold + 1 s of feed
+/// time) has passed them; finish() releases the rest. Legacy (pre-2019)
+/// compound names are ranked by the names seen so far, as no file can be
+/// scanned ahead.
+class LiveTimingParser {
+ public:
+  explicit LiveTimingParser(TimeNs start_utc_ns, LiveTimingOptions options = {});
+  ~LiveTimingParser();
+  LiveTimingParser(const LiveTimingParser&) = delete;
+  LiveTimingParser& operator=(const LiveTimingParser&) = delete;
+
+  void on_reject(std::function<void(const RejectedLine&)> handler);
+  /// `json_text`: the message's data (an object, or a string for CarData.z / Position.z).
+  void push(std::string_view topic, TimeNs session_time_ns, std::string_view json_text, std::string where);
+  [[nodiscard]] std::optional<Input> pop();
+  void finish();
+  [[nodiscard]] TimeNs start_utc_ns() const;
+  [[nodiscard]] std::uint64_t rejected_total() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 /// True when `path` looks like live-timing input (a directory with a

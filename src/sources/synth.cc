@@ -1,5 +1,7 @@
 #include "sources/synth.h"
 
+#include "base/regulations.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -241,8 +243,8 @@ TrackModel build_track_model() {
 }
 
 const TrackModel& track_model() {
-  static const TrackModel model = build_track_model();
-  return model;
+  static const TrackModel kModel = build_track_model();
+  return kModel;
 }
 
 // ================================================================ car model
@@ -252,15 +254,15 @@ constexpr std::array<float, 9> kGearTopKph{0, 95, 130, 165, 200, 235, 270, 305, 
 std::int8_t gear_for(float kph) {
   if (kph < 1.0f) return 0;
   std::int8_t g = 1;
-  while (g < 8 && kph > kGearTopKph[static_cast<std::size_t>(g)]) ++g;
+  while (g < 8 && kph > kGearTopKph[static_cast<unsigned char>(g)]) ++g;
   return g;
 }
 
 float rpm_for(float kph, std::int8_t gear) {
   if (gear <= 0) return 4200.0f;
   if (gear == 1) return 5000.0f + 6500.0f * std::min(kph / kGearTopKph[1], 1.0f);
-  const float lo = kGearTopKph[static_cast<std::size_t>(gear - 1)];
-  const float hi = kGearTopKph[static_cast<std::size_t>(gear)];
+  const float lo = kGearTopKph[static_cast<unsigned char>(gear) - 1U];
+  const float hi = kGearTopKph[static_cast<unsigned char>(gear)];
   return 10300.0f + 1500.0f * std::clamp((kph - lo) / (hi - lo), 0.0f, 1.0f);
 }
 
@@ -275,8 +277,8 @@ constexpr std::array<DriverEntry, 20> kDrivers{{
     {"GAS", 10}, {"OCO", 31}, {"MAG", 20}, {"BOT", 77}, {"ZHO", 24}, {"SAR", 2},
 }};
 
-constexpr double kStartFuelKg = 110.0;
-constexpr double kFuelSPerKg = 0.035;
+constexpr double kStartFuelKg = kFuelStartKg;
+constexpr double kFuelSPerKg = kFuelEffectSPerKg;
 // Indexed by Compound (Unknown, Soft, Medium, Hard).
 constexpr std::array<double, 4> kCompoundOffsetS{0.0, -0.65, 0.0, 0.45};
 constexpr std::array<double, 4> kDegSPerLap{0.06, 0.095, 0.055, 0.032};
@@ -929,13 +931,13 @@ struct SynthRace::Impl {
         int& planned = c.stop_lap[static_cast<std::size_t>(c.next_stop)];
         if (planned >= in_lap && planned - in_lap <= std::max(3, cfg.laps / 4) && rng.chance(0.75)) {
           planned = in_lap;
-          if (c.next_stop + 1 < c.stops && c.stop_lap[static_cast<std::size_t>(c.next_stop + 1)] - in_lap < 6) {
+          if (c.next_stop + 1 < c.stops && c.stop_lap[static_cast<std::size_t>(c.next_stop) + 1] - in_lap < 6) {
             --c.stops;  // the first two stints always use two different compounds
           }
         }
       } else if (c.stops < Car::kMaxStops && in_lap - last_stop >= 12 && cfg.laps - in_lap >= 8 && rng.chance(0.5)) {
         c.stop_lap[static_cast<std::size_t>(c.stops)] = in_lap;
-        c.stint_compound[static_cast<std::size_t>(c.stops + 1)] =
+        c.stint_compound[static_cast<std::size_t>(c.stops) + 1] =
             cfg.laps - in_lap > 20 ? Compound::Hard
                                    : (c.compound == Compound::Soft ? Compound::Medium : Compound::Soft);
         ++c.stops;

@@ -82,6 +82,7 @@ Result<TimingBody> decode_body(const w::TimingEvent& e) {
       l.pit_out_session_ns = opt(m.pit_out_session_ns());
       l.track_status = std::string(sv(m.track_status()));
       l.deleted = opt(m.deleted());
+      l.compound_actual = std::string(sv(m.compound_actual()));
       return TimingBody(std::move(l));
     }
     case w::TimingBody::PitIn:
@@ -183,11 +184,14 @@ fb::Offset<void> encode_body(fb::FlatBufferBuilder& b, const TimingBody& body, w
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, LapCompleted>) {
           auto ts = str(b, m.track_status);
+          // Absent unless set, so records without it encode exactly as before the field existed.
+          auto actual = m.compound_actual.empty() ? fb::Offset<fb::String>() : str(b, m.compound_actual);
           type = w::TimingBody::LapCompleted;
           return w::CreateLapCompleted(b, m.lap, fbopt(m.lap_time_s), fbopt(m.sector1_s), fbopt(m.sector2_s),
                                        fbopt(m.sector3_s), fbopt(m.position), to_wire(m.compound), fbopt(m.tyre_life),
                                        fbopt(m.stint), fbopt(m.fresh_tyre), fbopt(m.lap_start_session_ns),
-                                       fbopt(m.pit_in_session_ns), fbopt(m.pit_out_session_ns), ts, fbopt(m.deleted))
+                                       fbopt(m.pit_in_session_ns), fbopt(m.pit_out_session_ns), ts, fbopt(m.deleted),
+                                       actual)
               .Union();
         } else if constexpr (std::is_same_v<T, PitIn>) {
           type = w::TimingBody::PitIn;

@@ -25,10 +25,23 @@ struct TopicNames {
   [[nodiscard]] const std::string& output(OutputTopic t) const;
 };
 
+/// `[kafka] processing_guarantee`.
+inline constexpr const char* kExactlyOnce = "exactly_once";
+inline constexpr const char* kAtLeastOnce = "at_least_once";
+
 struct StreamConfig {
   /// Empty: the embedded broker (librdkafka's in-process mock cluster).
   std::string brokers;
   std::string group_id = "boxcall";
+  /// "exactly_once": outputs and input offsets (with the replay ledger, replay_ledger.h) are
+  /// committed in Kafka transactions; "at_least_once": offsets committed after the outputs
+  /// were acknowledged. The embedded broker runs at least once (it does not enforce transactions).
+  std::string processing_guarantee = kExactlyOnce;
+  /// This instance's stable identity in the group: its transactional producer is
+  /// `transactional.id = <group_id>-<instance_id>`, so a restart fences its dead predecessor.
+  /// Empty: derived from the host name and the state directory (transactional_id()).
+  std::string instance_id;
+  [[nodiscard]] bool exactly_once() const { return processing_guarantee == kExactlyOnce; }
   TopicNames topics;
   /// Encoding of the features, predictions and alerts topics ([output]).
   OutputEncodings output;
@@ -59,8 +72,15 @@ void apply_kafka_overrides(const std::vector<std::string>& overrides, StreamConf
 /// Cross-field checks. Throws ConfigError.
 void validate(const StreamConfig& config);
 
+/// The transactional.id of exactly-once processing: `<group_id>-<instance_id>`, or, without an
+/// instance id, `<group_id>-<host name>-<hash of the state directory>` (stable across restarts
+/// of the same instance; two instances on one host have different state directories).
+[[nodiscard]] std::string transactional_id(const StreamConfig& config, const std::string& state_file);
+
 /// The low-latency defaults boxcall sets before any user property.
 std::map<std::string, std::string> default_consumer_properties();
 std::map<std::string, std::string> default_producer_properties();
+/// Set in exactly-once processing after the producer defaults (before any user property).
+std::map<std::string, std::string> default_transactional_properties();
 
 }  // namespace boxcall::stream

@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
 #include <array>
 
 #include "base/result.h"
@@ -145,7 +146,7 @@ KafkaHandle KafkaConf::create(rd_kafka_type_t type) {
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(type, conf_.get(), err, sizeof err);
   if (!rk) throw ConfigError(std::string("cannot create the Kafka client: ") + err);
-  conf_.release();  // owned by rk now
+  (void)conf_.release();  // owned by rk now
   return KafkaHandle(rk);
 }
 
@@ -174,13 +175,29 @@ void check_kafka_properties(const std::map<std::string, std::string>& consumer,
 }
 
 void ensure_reachable(rd_kafka_t* rk, const std::string& brokers, std::chrono::milliseconds timeout) {
-  const rd_kafka_metadata_t* md = nullptr;
-  auto err = rd_kafka_metadata(rk, 0, nullptr, &md, static_cast<int>(timeout.count()));
-  if (err) {
-    throw ConfigError("cannot reach Kafka at " + brokers + " within " + std::to_string(timeout.count()) +
-                      " ms: " + rd_kafka_err2str(err));
+  // In steps, so that rejected credentials or a failed TLS handshake stop start-up at once, saying so
+  // (librdkafka keeps retrying them like an unreachable broker).
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const rd_kafka_metadata_t* md = nullptr;
+    auto err = rd_kafka_metadata(rk, 0, nullptr, &md, static_cast<int>(std::clamp<std::int64_t>(left.count(), 1, 500)));
+    if (!err) {
+      rd_kafka_metadata_destroy(md);
+      return;
+    }
+    if (auto why = last_auth_failure(rk)) {
+      throw ConfigError("Kafka at " + brokers +
+                        " refused the connection (check the security.protocol, sasl.* and ssl.* "
+                        "properties; values not shown): " +
+                        *why);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw ConfigError("cannot reach Kafka at " + brokers + " within " + std::to_string(timeout.count()) +
+                        " ms: " + rd_kafka_err2str(err));
+    }
   }
-  rd_kafka_metadata_destroy(md);
 }
 
 std::optional<int> partition_count(rd_kafka_t* rk, const std::string& topic, std::chrono::milliseconds timeout) {

@@ -20,8 +20,8 @@ std::string_view to_string(OutputTopic t) {
 
 namespace {
 std::string_view stage_name(std::size_t i) {
-  static constexpr std::array<std::string_view, kStages> names{"process", "deliver", "end_to_end"};
-  return names[i];
+  static constexpr std::array<std::string_view, kStages> kNames{"process", "deliver", "end_to_end"};
+  return kNames[i];
 }
 }  // namespace
 
@@ -132,6 +132,17 @@ StreamMetrics::StreamMetrics() : registry_(std::make_shared<prometheus::Registry
                            .Name("boxcall_watermark_delay_seconds")
                            .Help("Newest event time seen minus the session watermark (event time)")
                            .Register(*registry_);
+}
+
+void StreamMetrics::publish_batched() {
+  for (std::size_t i = 0; i < kInputTopics; ++i) {
+    const std::uint64_t n = records_in_n_[i].load(std::memory_order_relaxed);
+    if (n != records_in_published_[i]) records_in_[i]->Increment(static_cast<double>(n - records_in_published_[i]));
+    records_in_published_[i] = n;
+  }
+  const std::uint64_t applied = applied_n_.load(std::memory_order_relaxed);
+  if (applied != applied_published_) applied_->Increment(static_cast<double>(applied - applied_published_));
+  applied_published_ = applied;
 }
 
 void StreamMetrics::set_lag(InputTopic t, int partition, double lag) {

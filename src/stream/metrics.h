@@ -1,13 +1,18 @@
 #pragma once
 /// Every stream metric, declared in one place. The hot path only increments
 /// through the pointers held here; labels are bounded (topic, reason, stage,
-/// partition, active session).
+/// partition, active session). The two per-record counters (records in,
+/// records applied) are batched: the loop thread adds to plain counters and
+/// `publish_batched()` (the processor's tick, every 20 ms) moves them into
+/// Prometheus, so a record costs no atomic read-modify-write.
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -36,10 +41,12 @@ class StreamMetrics {
   prometheus::Registry& registry() { return *registry_; }
   std::shared_ptr<prometheus::Registry> registry_ptr() { return registry_; }
 
-  void record_in(InputTopic t) { records_in_[static_cast<std::size_t>(t)]->Increment(); }
+  void record_in(InputTopic t) { bump(records_in_n_[static_cast<std::size_t>(t)]); }
   void dead_letter(Reason r) { dead_letter_[static_cast<std::size_t>(r)]->Increment(); }
   void output(OutputTopic t) { outputs_[static_cast<std::size_t>(t)]->Increment(); }
-  void applied() { applied_->Increment(); }
+  void applied() { bump(applied_n_); }
+  /// Moves the batched per-record counts into their Prometheus counters (loop thread).
+  void publish_batched();
   void late_accepted() { late_accepted_->Increment(); }
   void duplicate() { duplicates_->Increment(); }
   void delivery_failed() { delivery_failed_->Increment(); }
@@ -65,11 +72,11 @@ class StreamMetrics {
 
   [[nodiscard]] double dead_letter_count(Reason r) const { return dead_letter_[static_cast<std::size_t>(r)]->Value(); }
   [[nodiscard]] double records_in_count(InputTopic t) const {
-    return records_in_[static_cast<std::size_t>(t)]->Value();
+    return static_cast<double>(records_in_n_[static_cast<std::size_t>(t)].load(std::memory_order_relaxed));
   }
   [[nodiscard]] double output_count(OutputTopic t) const { return outputs_[static_cast<std::size_t>(t)]->Value(); }
   [[nodiscard]] double duplicate_count() const { return duplicates_->Value(); }
-  [[nodiscard]] double applied_count() const { return applied_->Value(); }
+  [[nodiscard]] double applied_count() const { return static_cast<double>(applied_n_.load(std::memory_order_relaxed)); }
   [[nodiscard]] double active_sessions() const { return active_sessions_->Value(); }
   [[nodiscard]] double dead_letter_total() const {
     double n = 0;
@@ -79,6 +86,14 @@ class StreamMetrics {
   [[nodiscard]] double late_accepted_count() const { return late_accepted_->Value(); }
 
  private:
+  /// One writer (the loop thread); readers on any thread see a recent value.
+  static void bump(std::atomic<std::uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  std::array<std::atomic<std::uint64_t>, kInputTopics> records_in_n_{};
+  std::atomic<std::uint64_t> applied_n_{0};
+  std::array<std::uint64_t, kInputTopics> records_in_published_{};
+  std::uint64_t applied_published_ = 0;
   std::shared_ptr<prometheus::Registry> registry_;
   std::array<prometheus::Counter*, kInputTopics> records_in_{};
   std::array<prometheus::Counter*, static_cast<std::size_t>(Reason::kCount)> dead_letter_{};

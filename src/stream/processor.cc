@@ -45,43 +45,44 @@ std::string span_text(TimeNs d) {
 
 // ------------------------------------------------------------------ offsets
 
-void OffsetTracker::assign(Key k, std::int64_t generation) { parts_[k] = Part{generation, -1, {}}; }
-void OffsetTracker::revoke(Key k) { parts_.erase(k); }
+void OffsetTracker::assign(Key k, std::int64_t generation) {
+  parts_.set(k.topic, k.partition, Part{generation, -1, {}});
+}
+void OffsetTracker::revoke(Key k) { parts_.erase(k.topic, k.partition); }
 
 void OffsetTracker::consumed(Key k, std::int64_t offset) {
-  auto it = parts_.find(k);
-  if (it != parts_.end()) it->second.next_offset = std::max(it->second.next_offset, offset + 1);
+  if (Part* p = parts_.find(k.topic, k.partition)) p->next_offset = std::max(p->next_offset, offset + 1);
 }
 
 void OffsetTracker::pin(Key k, std::int64_t generation, std::int64_t offset) {
-  auto it = parts_.find(k);
-  if (it != parts_.end() && it->second.generation == generation) ++it->second.pins[offset];
+  Part* p = parts_.find(k.topic, k.partition);
+  if (p && p->generation == generation) ++p->pins[offset];
 }
 
 void OffsetTracker::unpin(Key k, std::int64_t generation, std::int64_t offset) {
-  auto it = parts_.find(k);
-  if (it == parts_.end() || it->second.generation != generation) return;  // revoked meanwhile
-  auto p = it->second.pins.find(offset);
-  BOXCALL_CHECK(p != it->second.pins.end(), "unpin of an offset that is not pinned");
-  if (--p->second == 0) it->second.pins.erase(p);
+  Part* part = parts_.find(k.topic, k.partition);
+  if (!part || part->generation != generation) return;  // revoked meanwhile
+  auto p = part->pins.find(offset);
+  BOXCALL_CHECK(p != part->pins.end(), "unpin of an offset that is not pinned");
+  if (--p->second == 0) part->pins.erase(p);
 }
 
 std::int64_t OffsetTracker::next_offset(Key k) const {
-  auto it = parts_.find(k);
-  return it == parts_.end() ? -1 : it->second.next_offset;
+  const Part* p = parts_.find(k.topic, k.partition);
+  return p ? p->next_offset : -1;
 }
 
 std::int64_t OffsetTracker::generation(Key k) const {
-  auto it = parts_.find(k);
-  return it == parts_.end() ? -1 : it->second.generation;
+  const Part* p = parts_.find(k.topic, k.partition);
+  return p ? p->generation : -1;
 }
 
 std::map<OffsetTracker::Key, std::int64_t> OffsetTracker::commit_positions() const {
   std::map<Key, std::int64_t> out;
-  for (const auto& [k, p] : parts_) {
-    if (p.next_offset < 0) continue;
-    out[k] = p.pins.empty() ? p.next_offset : std::min(p.pins.begin()->first, p.next_offset);
-  }
+  parts_.for_each([&](InputTopic t, std::int32_t partition, const Part& p) {
+    if (p.next_offset < 0) return;
+    out[{t, partition}] = p.pins.empty() ? p.next_offset : std::min(p.pins.begin()->first, p.next_offset);
+  });
   return out;
 }
 
@@ -98,7 +99,8 @@ void Pin::add(OffsetTracker::Key k, std::int64_t offset) {
 // ------------------------------------------------------------------ sessions
 
 /// A record held in a reorder buffer (or aside, awaiting confirmation of its
-/// event time), with its untouched value for the dead-letter topic.
+/// event time), with its untouched value for the dead-letter topic: the
+/// consumed record itself when the consumer handed it over (no copy), else a copy.
 struct Processor::Pending {
   TimeNs t;
   std::uint64_t seq;
@@ -107,10 +109,122 @@ struct Processor::Pending {
   std::int64_t offset;
   std::int64_t timestamp_ms;
   Input input;
-  std::vector<std::byte> raw;
-  // Min-heap order: earliest event time first, arrival order among equals.
-  bool operator<(const Pending& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  std::span<const std::byte> raw;
+  HeldRecord held;              // owns `raw` when handed over
+  std::vector<std::byte> copy;  // owns `raw` otherwise
+  Pending(TimeNs t_, std::uint64_t seq_, const RecordRef& rec, Input&& in)
+      : t(t_),
+        seq(seq_),
+        topic(rec.topic),
+        partition(rec.partition),
+        offset(rec.offset),
+        timestamp_ms(rec.timestamp_ms),
+        input(std::move(in)) {
+    if (rec.hold) {
+      held = rec.hold(rec.hold_context);
+      raw = rec.value;
+    } else {
+      copy.assign(rec.value.begin(), rec.value.end());
+      raw = {copy.data(), copy.size()};
+    }
+  }
+  Pending(Pending&& o) noexcept
+      : t(o.t),
+        seq(o.seq),
+        topic(o.topic),
+        partition(o.partition),
+        offset(o.offset),
+        timestamp_ms(o.timestamp_ms),
+        input(std::move(o.input)),
+        raw(o.raw),
+        held(std::move(o.held)),
+        copy(std::move(o.copy)) {}  // a moved vector keeps its buffer: `raw` stays valid
+  Pending& operator=(Pending&& o) noexcept {
+    t = o.t;
+    seq = o.seq;
+    topic = o.topic;
+    partition = o.partition;
+    offset = o.offset;
+    timestamp_ms = o.timestamp_ms;
+    input = std::move(o.input);
+    raw = o.raw;
+    held = std::move(o.held);
+    copy = std::move(o.copy);
+    return *this;
+  }
+  [[nodiscard]] RecordRef ref(const std::string& session) const {
+    return RecordRef{topic, partition, offset, as_bytes(std::string_view(session)), raw, timestamp_ms};
+  }
 };
+
+namespace {
+/// A reorder buffer: records stay where they were built (a slot), the heap orders small
+/// entries (event time, arrival, slot), so ordering moves 24 bytes, not whole records.
+struct HeapEntry {
+  TimeNs t;
+  std::uint64_t seq;
+  std::uint32_t slot;
+  // Min-heap order: earliest event time first, arrival order among equals.
+  bool operator<(const HeapEntry& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+};
+}  // namespace
+
+class Processor::ReorderBuffer {
+ public:
+  [[nodiscard]] bool empty() const { return heap_.empty(); }
+  [[nodiscard]] std::size_t size() const { return heap_.size(); }
+  [[nodiscard]] const Pending& front() const { return *slots_[heap_.front().slot]; }
+  /// Builds the record in its slot (no move of the record afterwards).
+  template <class... Args>
+  void emplace(Args&&... args) {
+    std::uint32_t slot;
+    if (free_.empty()) {
+      slot = static_cast<std::uint32_t>(slots_.size());
+      slots_.emplace_back(std::in_place, std::forward<Args>(args)...);
+    } else {
+      slot = free_.back();
+      free_.pop_back();
+      slots_[slot].emplace(std::forward<Args>(args)...);
+    }
+    heap_.push_back({slots_[slot]->t, slots_[slot]->seq, slot});
+    std::push_heap(heap_.begin(), heap_.end());
+  }
+  /// Applies `f` to the earliest record, then drops it.
+  template <class F>
+  void pop(F&& f) {
+    std::pop_heap(heap_.begin(), heap_.end());
+    const std::uint32_t slot = heap_.back().slot;
+    heap_.pop_back();
+    f(*slots_[slot]);
+    slots_[slot].reset();
+    free_.push_back(slot);
+  }
+  void clear() {
+    heap_.clear();
+    slots_.clear();
+    free_.clear();
+  }
+
+ private:
+  std::vector<HeapEntry> heap_;
+  std::vector<std::optional<Pending>> slots_;
+  std::vector<std::uint32_t> free_;
+};
+
+namespace {
+/// A session's outputs counted for exactly-once replay (replay_ledger.h): the first `suppress`
+/// were committed before and are not published again.
+struct OutputCount {
+  std::uint64_t emitted = 0;
+  std::uint64_t suppress = 0;
+  /// Counts one output; false when it is suppressed (counted in `suppressed`).
+  bool admit(std::uint64_t& suppressed) {
+    if (++emitted > suppress) return true;
+    ++suppressed;
+    return false;
+  }
+};
+}  // namespace
 
 struct Processor::Session {
   Session(std::string session_id, std::unique_ptr<SessionHandler> h, std::shared_ptr<OffsetTracker> tracker)
@@ -120,8 +234,8 @@ struct Processor::Session {
   std::shared_ptr<Pin> pin;
   std::array<std::optional<std::int32_t>, kInputTopics> partition;
   std::array<TimeNs, kInputTopics> newest{kNever, kNever};
-  TimeNs released = kNever;     // everything at or before this event time was handed over
-  std::vector<Pending> buffer;  // heap
+  TimeNs released = kNever;  // everything at or before this event time was handed over
+  ReorderBuffer buffer;
   std::uint64_t seq = 0;
   std::chrono::steady_clock::time_point last_input;
   /// Per input: when this session's last record arrived on it (or the session began).
@@ -132,16 +246,27 @@ struct Processor::Session {
   /// The partition this session asked to pause (backpressure), if any.
   std::optional<OffsetTracker::Key> paused;
   bool overflow_logged = false;
+  bool waiting = false;  // listed in Processor::waiting_
+  OutputCount count;
+  std::array<std::int64_t, kInputTopics> last_offset{-1, -1};  // its last record per input
 };
 
 namespace {
 /// Encodes a handler's outputs and hands them to the publisher under the session's pin.
 class SessionSink final : public OutputSink {
  public:
-  SessionSink(Codec& codec, Publisher& publisher, const std::string& session, std::shared_ptr<Pin> pin,
-              std::int64_t timestamp_ms)
-      : codec_(codec), publisher_(publisher), session_(session), pin_(std::move(pin)), ts_(timestamp_ms) {}
+  /// `count` null: outputs not counted for replay (processing-time outputs of `tick`).
+  SessionSink(Codec& codec, Publisher& publisher, const std::string& session, const std::shared_ptr<Pin>& pin,
+              std::int64_t timestamp_ms, OutputCount* count, std::uint64_t& suppressed)
+      : codec_(codec),
+        publisher_(publisher),
+        session_(session),
+        pin_(pin),
+        ts_(timestamp_ms),
+        count_(count),
+        suppressed_(suppressed) {}
   void emit(Output&& out) override {
+    if (count_ && !count_->admit(suppressed_)) return;
     auto bytes = codec_.encode(session_, out);
     publisher_.publish(topic_of(out), session_, bytes, pin_, ts_);
   }
@@ -150,8 +275,24 @@ class SessionSink final : public OutputSink {
   Codec& codec_;
   Publisher& publisher_;
   const std::string& session_;
-  std::shared_ptr<Pin> pin_;
+  const std::shared_ptr<Pin>& pin_;  // copied per output only (the publisher keeps it until acknowledged)
   std::int64_t ts_;
+  OutputCount* count_;
+  std::uint64_t& suppressed_;
+};
+
+/// Sets a pointer for a scope, then restores it.
+template <class T>
+class ScopedSet {
+ public:
+  ScopedSet(T*& slot, T* value) : slot_(slot), old_(std::exchange(slot, value)) {}
+  ~ScopedSet() { slot_ = old_; }
+  ScopedSet(const ScopedSet&) = delete;
+  ScopedSet& operator=(const ScopedSet&) = delete;
+
+ private:
+  T*& slot_;
+  T* old_;
 };
 
 }  // namespace
@@ -177,7 +318,7 @@ Processor::~Processor() = default;
 void Processor::assign(InputTopic topic, std::int32_t partition) {
   const Key k{topic, partition};
   tracker_->assign(k, ++generation_);
-  ends_[k] = PartitionEnd{};
+  ends_.set(topic, partition, PartitionEnd{});
 }
 
 void Processor::revoke(InputTopic topic, std::int32_t partition) {
@@ -188,44 +329,101 @@ void Processor::revoke(InputTopic topic, std::int32_t partition) {
   }
   const Key k{topic, partition};
   tracker_->revoke(k);
-  ends_.erase(k);
+  ends_.erase(topic, partition);
+  dead_letters_below_.erase(topic, partition);
+  for (auto it = ledger_entries_.begin(); it != ledger_entries_.end();) {
+    if (it->second.partition[index(topic)] == partition) it->second.partition[index(topic)].reset();
+    it = it->second.partition[0] || it->second.partition[1] ? std::next(it) : ledger_entries_.erase(it);
+  }
   pause_requests_.erase(k);  // an unassigned partition is neither paused nor resumed
 }
 
 Processor::Session& Processor::session_for(std::string_view id) {
+  if (last_session_ && last_session_->id == id) return *last_session_;
   auto it = sessions_.find(id);
   if (it == sessions_.end()) {
     auto handler = factory_.create(id);
     it = sessions_.emplace(std::string(id), std::make_unique<Session>(std::string(id), std::move(handler), tracker_))
              .first;
-    it->second->last_arrival.fill(clock_.now());
+    it->second->last_arrival.fill(now_);
+    if (auto e = ledger_entries_.find(id); e != ledger_entries_.end()) {
+      it->second->count.suppress = e->second.outputs;  // re-read: its first outputs were committed
+      ledger_entries_.erase(e);
+    }
     metrics_.set_active_sessions(static_cast<double>(sessions_.size()));
   }
+  last_session_ = it->second.get();
   return *it->second;
 }
 
-void Processor::reject(const RecordRef& rec, Error error, std::shared_ptr<Pin> pin) {
+void Processor::reject(const RecordRef& rec, const Error& error, std::shared_ptr<Pin> pin) {
   if (!pin) {
     pin = std::make_shared<Pin>(tracker_);
     pin->add({rec.topic, rec.partition}, rec.offset);
   }
   metrics_.dead_letter(error.reason);
+  // A record that crashed boxcall: a new outcome (it published nothing before), never suppressed.
+  if (error.reason != Reason::ProcessingCrashed && !publish_dead_letter(rec)) return;
   publisher_.dead_letter(rec, error, std::move(pin));
 }
 
-void Processor::reject_pending(Session& s, const Pending& p, Error error) {
-  RecordRef r{p.topic,       p.partition, p.offset, as_bytes(std::string_view(s.id)), {p.raw.data(), p.raw.size()},
-              p.timestamp_ms};
-  reject(r, std::move(error));
+bool Processor::publish_dead_letter(const RecordRef& rec) {
+  if (emitting_) return emitting_->count.admit(suppressed_);
+  // Before reaching a session: in offset order, committed below the ledger's offset.
+  const std::int64_t* below = dead_letters_below_.find(rec.topic, rec.partition);
+  if (below && rec.offset < *below) {
+    ++suppressed_;
+    return false;
+  }
+  return true;
 }
+
+void Processor::load_ledger(InputTopic topic, std::int32_t partition, const ReplayLedger& ledger) {
+  const std::size_t ti = index(topic);
+  dead_letters_below_.set(topic, partition, ledger.dead_letters_below);
+  for (const auto& [id, entry] : ledger.sessions) {
+    if (sessions_.contains(id)) continue;  // live here already: counting on
+    LedgerEntry& e = ledger_entries_[id];
+    e.outputs = std::max(e.outputs, entry.outputs);
+    e.partition[ti] = partition;
+    e.last_offset[ti] = entry.last_offset;
+  }
+}
+
+ReplayLedger Processor::ledger(InputTopic topic, std::int32_t partition, std::int64_t commit_offset) {
+  const std::size_t ti = index(topic);
+  ReplayLedger out;
+  const std::int64_t* below = dead_letters_below_.find(topic, partition);
+  out.dead_letters_below = std::max(below ? *below : -1, tracker_->next_offset({topic, partition}));
+  for (const auto& [id, s] : sessions_) {
+    // A session still replaying has emitted fewer than the ledger already counts.
+    const std::uint64_t counted = std::max(s->count.emitted, s->count.suppress);
+    if (s->partition[ti] == partition && counted > 0) out.sessions[id] = {counted, -1};
+  }
+  for (auto it = ledger_entries_.begin(); it != ledger_entries_.end();) {
+    LedgerEntry& e = it->second;
+    if (e.partition[ti] == partition) {
+      if (e.last_offset[ti] >= 0 && e.last_offset[ti] < commit_offset) {
+        e.partition[ti].reset();  // never re-read from here on
+      } else if (!out.sessions.contains(it->first)) {
+        out.sessions[it->first] = {e.outputs, e.last_offset[ti]};
+      }
+    }
+    it = e.partition[0] || e.partition[1] ? std::next(it) : ledger_entries_.erase(it);
+  }
+  return out;
+}
+
+void Processor::reject_pending(Session& s, const Pending& p, const Error& error) { reject(p.ref(s.id), error); }
 
 void Processor::process(const RecordRef& rec) {
   metrics_.record_in(rec.topic);
   const Key key{rec.topic, rec.partition};
   tracker_->consumed(key, rec.offset);
   current_ = {rec.topic, rec.partition, rec.offset};
-  if (auto it = ends_.find(key); it != ends_.end()) it->second.at_eof = false;
+  if (PartitionEnd* end = ends_.find(rec.topic, rec.partition)) end->at_eof = false;
   current_timestamp_ms_ = rec.timestamp_ms;
+  now_ = clock_.now();
 
   if (!poisoned_.empty()) {
     if (auto p = poisoned_.find(current_); p != poisoned_.end()) {
@@ -238,7 +436,7 @@ void Processor::process(const RecordRef& rec) {
 
   auto decoded = codec_.decode(rec.value);
   if (!decoded) return reject(rec, decoded.error());
-  if (auto err = validate(decoded->input)) return reject(rec, std::move(*err));
+  if (auto err = validate(decoded->input)) return reject(rec, *err);
   const bool is_sample = std::holds_alternative<TelemetrySample>(decoded->input);
   if (is_sample != (rec.topic == InputTopic::Telemetry)) {
     return reject(rec, Error{Reason::WrongTopic,
@@ -253,9 +451,12 @@ void Processor::process(const RecordRef& rec) {
     return reject(rec, Error{Reason::KeyMismatch, "key '" + std::string(key_text) + "' but session '" +
                                                       std::string(decoded->session) + "'"});
   }
-  if (config_.max_ahead_of_wall_clock.count() > 0) {
-    const TimeNs wall = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wall().time_since_epoch()).count();
-    const TimeNs ahead = event_time(decoded->input) - wall;
+  if (config_.max_ahead_of_wall_clock.count() > 0 &&
+      (wall_floor_ == kNever || event_time(decoded->input) > wall_floor_ + ns(config_.max_ahead_of_wall_clock))) {
+    // The wall clock is read only when the last reading (a lower bound: it only moves on)
+    // does not already show the record within the bound.
+    wall_floor_ = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wall().time_since_epoch()).count();
+    const TimeNs ahead = event_time(decoded->input) - wall_floor_;
     if (ahead > ns(config_.max_ahead_of_wall_clock)) {
       return reject(rec, Error{Reason::EventTimeOutOfRange,
                                "event time is " + span_text(ahead) + " ahead of this machine's clock (at most " +
@@ -267,8 +468,10 @@ void Processor::process(const RecordRef& rec) {
 }
 
 void Processor::route(Session& s, const RecordRef& rec, Input&& input) {
-  s.last_input = clock_.now();
+  ScopedSet<Session> emitting(emitting_, &s);
+  s.last_input = now_;
   const std::size_t ti = index(rec.topic);
+  s.last_offset[ti] = std::max(s.last_offset[ti], rec.offset);
   s.last_arrival[ti] = s.last_input;
   if (!s.partition[ti]) {
     s.partition[ti] = rec.partition;
@@ -302,10 +505,8 @@ bool Processor::bound_event_time(Session& s, const RecordRef& rec, Input& input)
     metrics_.event_time_jump();
     Pending c = std::move(*candidate);
     candidate.reset();
-    const RecordRef held_rec{
-        c.topic, c.partition, c.offset, as_bytes(std::string_view(s.id)), {c.raw.data(), c.raw.size()}, c.timestamp_ms};
-    admit(s, held_rec, std::move(c.input));
-    return true;  // this record follows, now within the step
+    admit(s, c.ref(s.id), std::move(c.input));  // (copied if it must wait again: rare)
+    return true;                                // this record follows, now within the step
   }
   if (candidate) {
     reject_pending(s, *candidate,
@@ -314,9 +515,7 @@ bool Processor::bound_event_time(Session& s, const RecordRef& rec, Input& input)
                              " ahead of the newest event time of its session (at most " + span_text(step) +
                              ": max_event_time_step), and the next record of its input did not follow it"});
   }
-  candidate = Pending{
-      t,          s.seq++,          rec.topic,        rec.partition,
-      rec.offset, rec.timestamp_ms, std::move(input), std::vector<std::byte>(rec.value.begin(), rec.value.end())};
+  candidate.emplace(t, s.seq++, rec, std::move(input));
   return false;
 }
 
@@ -331,7 +530,7 @@ void Processor::admit(Session& s, const RecordRef& rec, Input&& input) {
   }
   if (t < s.released) {
     // Behind the session, but in order for its own car: per-car state sees it in order.
-    if (car && t > car->last_sample_t) return apply(s, input, /*late=*/false, rec);
+    if (car && t > car->last_sample_t) return apply(s, input, /*late=*/false, rec, car);
     const TimeNs behind = s.released - t;
     if (behind > ns(config_.allowed_lateness)) {
       return reject(rec, Error{Reason::Late, "event time " + span_text(behind) +
@@ -341,28 +540,35 @@ void Processor::admit(Session& s, const RecordRef& rec, Input&& input) {
     metrics_.late_accepted();
     spdlog::debug("session {}: late {} record {} ms behind ({} {}@{}), buffered {}", s.id, to_string(rec.topic),
                   behind / 1'000'000, to_string(rec.topic), rec.partition, rec.offset, s.buffer.size());
-    return apply(s, input, /*late=*/true, rec);
+    return apply(s, input, /*late=*/true, rec, car);
   }
   s.newest[ti] = std::max(s.newest[ti], t);
   if (s.buffer.empty()) {
     // In order and nothing ahead of it: handed over at once, without a copy.
     const TimeNs w = watermark(s, /*flush_all=*/false);
     if (t <= w && !held(s, rec.topic, input, t)) {
-      apply(s, input, /*late=*/false, rec);
+      apply(s, input, /*late=*/false, rec, car);
       s.released = std::max(s.released, w);
       return;
     }
   }
-  enqueue(s, Pending{t, s.seq++, rec.topic, rec.partition, rec.offset, rec.timestamp_ms, std::move(input),
-                     std::vector<std::byte>(rec.value.begin(), rec.value.end())});
+  enqueue(s, t, rec, std::move(input));
   release(s, /*flush_all=*/false);
   update_pause(s);
 }
 
-void Processor::enqueue(Session& s, Pending&& p) {
-  s.buffer.push_back(std::move(p));
-  std::push_heap(s.buffer.begin(), s.buffer.end());
+void Processor::enqueue(Session& s, TimeNs t, const RecordRef& rec, Input&& input) {
+  s.buffer.emplace(t, s.seq++, rec, std::move(input));
   ++buffered_;
+  note_waiting(s);
+}
+
+void Processor::note_waiting(Session& s) {
+  if (!s.waiting && !s.buffer.empty()) {
+    s.waiting = true;
+    waiting_.push_back(&s);
+  }
+  // Sessions whose buffer emptied leave the list when it is next walked (partition_eof, evict).
 }
 
 bool Processor::input_idle(const Session& s, std::size_t ti) const {
@@ -374,15 +580,16 @@ bool Processor::input_idle(const Session& s, std::size_t ti) const {
   // same key hashing).
   const std::optional<std::int32_t> partition = s.partition[ti] ? s.partition[ti] : s.partition[1 - ti];
   auto since = s.last_arrival[ti];
+  const auto now = now_;  // read once per record, EOF and tick
   if (partition) {
     const Key key{input_topic(ti), *partition};
     if (!read_to_end(key)) return false;
-    if (auto it = ends_.find(key); it != ends_.end()) {
-      since = std::max(since, it->second.known_since);
-      if (clock_.now() < it->second.idle_not_before) return false;
+    if (const PartitionEnd* end = ends_.find(key.topic, key.partition)) {
+      since = std::max(since, end->known_since);
+      if (now < end->idle_not_before) return false;
     }
   }
-  return clock_.now() - since >= config_.input_idle;
+  return now - since >= config_.input_idle;
 }
 
 TimeNs Processor::watermark(const Session& s, bool flush_all) const {
@@ -430,31 +637,30 @@ void Processor::release(Session& s, bool flush_all) {
       w = head.t - 1;  // hold it (and what follows) for its car's telemetry
       break;
     }
-    std::pop_heap(s.buffer.begin(), s.buffer.end());
-    Pending p = std::move(s.buffer.back());
-    s.buffer.pop_back();
     --buffered_;
-    current_timestamp_ms_ = p.timestamp_ms;
-    const RecordRef raw{
-        p.topic, p.partition, p.offset, as_bytes(std::string_view(s.id)), {p.raw.data(), p.raw.size()}, p.timestamp_ms};
-    apply(s, p.input, /*late=*/false, raw);
+    s.buffer.pop([&](const Pending& p) {
+      current_timestamp_ms_ = p.timestamp_ms;
+      apply(s, p.input, /*late=*/false, p.ref(s.id));
+    });
   }
   s.released = std::max(s.released, w);
   if (s.paused) update_pause(s);
 }
 
-void Processor::apply(Session& s, const Input& input, bool late, const RecordRef& raw) {
+void Processor::apply(Session& s, const Input& input, bool late, const RecordRef& raw, DeliveryLedger::Car* car_entry) {
   current_ = {raw.topic, raw.partition, raw.offset};
   if (!crash_session_.empty() && s.id == crash_session_) {
     spdlog::critical("fault injection: aborting on a record of session {}", s.id);
     std::abort();
   }
-  DeliveryLedger::Car& car = s.cars.car(std::visit([](const auto& r) { return r.car; }, input));
+  DeliveryLedger::Car& car =
+      car_entry ? *car_entry : s.cars.car(std::visit([](const auto& r) { return r.car; }, input));
   if (s.cars.repeats(car, input)) {
     metrics_.duplicate();
     return;
   }
-  SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
+  ScopedSet<Session> emitting(emitting_, &s);
+  SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_, &s.count, suppressed_);
   auto result = s.handler->on_record(input, late, sink);
   if (!result) return reject(raw, result.error());
   if (result.value() == Applied::Duplicate) {
@@ -468,9 +674,9 @@ void Processor::apply(Session& s, const Input& input, bool late, const RecordRef
 }
 
 bool Processor::read_to_end(Key key) const {
-  auto it = ends_.find(key);
-  if (it == ends_.end()) return true;  // not assigned here: nothing to wait for
-  const PartitionEnd& end = it->second;
+  const PartitionEnd* found = ends_.find(key.topic, key.partition);
+  if (!found) return true;  // not assigned here: nothing to wait for
+  const PartitionEnd& end = *found;
   if (!end.known) return false;
   const std::int64_t position = std::max(tracker_->next_offset(key), end.eof_offset);
   // The high watermark of the last fetch counts records fetched but not yet
@@ -480,9 +686,9 @@ bool Processor::read_to_end(Key key) const {
 }
 
 void Processor::high_watermark(InputTopic topic, std::int32_t partition, std::int64_t offset, bool fresh) {
-  auto it = ends_.find({topic, partition});
-  if (it == ends_.end()) return;
-  PartitionEnd& end = it->second;
+  PartitionEnd* found = ends_.find(topic, partition);
+  if (!found) return;
+  PartitionEnd& end = *found;
   const bool changed = end.high_watermark != offset;
   end.high_watermark = offset;
   if (!end.known && (fresh || changed)) end_known(end);
@@ -495,26 +701,36 @@ void Processor::end_known(PartitionEnd& end) {
 }
 
 void Processor::partition_eof(InputTopic topic, std::int32_t partition, std::int64_t offset) {
-  if (auto it = ends_.find({topic, partition}); it != ends_.end()) {
-    PartitionEnd& end = it->second;
-    end.at_eof = true;
-    end.eof_offset = std::max(end.eof_offset, offset);
-    if (!end.known) end_known(end);
+  now_ = clock_.now();
+  if (PartitionEnd* end = ends_.find(topic, partition)) {
+    end->at_eof = true;
+    end->eof_offset = std::max(end->eof_offset, offset);
+    if (!end->known) end_known(*end);
   }
-  for (auto& [id, s] : sessions_) {
-    if (!s->buffer.empty() && (s->partition[0] == partition || s->partition[1] == partition)) {
-      release(*s, /*flush_all=*/false);
+  // Only sessions that hold records can be released: the work follows what changed.
+  for (std::size_t i = 0; i < waiting_.size();) {
+    Session& s = *waiting_[i];
+    if (!s.buffer.empty() && (s.partition[0] == partition || s.partition[1] == partition)) {
+      ScopedSet<Session> emitting(emitting_, &s);
+      release(s, /*flush_all=*/false);
+    }
+    if (s.buffer.empty()) {
+      s.waiting = false;
+      waiting_[i] = waiting_.back();
+      waiting_.pop_back();
+    } else {
+      ++i;
     }
   }
 }
 
 void Processor::connection_lost() {
   bool any = false;
-  for (auto& [key, end] : ends_) {
+  ends_.for_each([&](InputTopic, std::int32_t, PartitionEnd& end) {
     any = any || end.known;
     end.known = false;
     end.at_eof = false;
-  }
+  });
   if (any) spdlog::info("connection to a broker lost: inputs hold their sessions until fresh partition ends are known");
 }
 
@@ -541,7 +757,10 @@ void Processor::update_pause(Session& s) {
   const Key ahead_key{input_topic(ahead), *s.partition[ahead]};
   const Key behind_key{input_topic(behind), s.partition[behind] ? *s.partition[behind] : *s.partition[ahead]};
   // Safe only while the input behind can still move: assigned, unread records, not paused itself.
-  if (!ends_.contains(behind_key) || read_to_end(behind_key) || pause_requests_.contains(behind_key)) return;
+  if (!ends_.find(behind_key.topic, behind_key.partition) || read_to_end(behind_key) ||
+      pause_requests_.contains(behind_key)) {
+    return;
+  }
   s.paused = ahead_key;
   if (pause_requests_[ahead_key]++ == 0) {
     flow_->pause(ahead_key.topic, ahead_key.partition);
@@ -553,11 +772,13 @@ void Processor::update_pause(Session& s) {
 
 void Processor::tick() {
   const auto now = clock_.now();
+  now_ = now;
   std::size_t buffered = 0;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     auto next = std::next(it);
     Session& s = *it->second;
     const auto silent = now - s.last_input;
+    std::optional<ScopedSet<Session>> emitting(std::in_place, emitting_, &s);
     if (silent >= config_.idle_timeout) {
       for (auto& candidate : s.jump) {
         if (!candidate) continue;
@@ -571,8 +792,10 @@ void Processor::tick() {
     } else if (!s.buffer.empty()) {
       release(s, /*flush_all=*/false);  // an input may have become idle
     }
+    emitting.reset();
     {
-      SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_);
+      // Processing-time outputs: not a function of the records, not counted for replay.
+      SessionSink sink(codec_, publisher_, s.id, s.pin, current_timestamp_ms_, nullptr, suppressed_);
       s.handler->on_tick(now, sink);
     }
     if (silent >= config_.session_expiry || (s.handler->finished() && silent >= config_.idle_timeout)) {
@@ -586,11 +809,22 @@ void Processor::tick() {
   }
   metrics_.set_buffered_records(static_cast<double>(buffered));
   metrics_.set_paused_partitions(static_cast<double>(pause_requests_.size()));
+  metrics_.publish_batched();
   factory_.on_tick(now);
 }
 
 void Processor::evict(SessionMap::iterator it) {
   Session& s = *it->second;
+  if (std::max(s.count.emitted, s.count.suppress) > 0) {
+    // Its records may be read again (another session pins an earlier offset): keep its count
+    // in the ledger until the committed offsets have passed its last records.
+    LedgerEntry& e = ledger_entries_[s.id];
+    e.outputs = std::max(s.count.emitted, s.count.suppress);
+    e.partition = s.partition;
+    e.last_offset = s.last_offset;
+  }
+  if (last_session_ == &s) last_session_ = nullptr;
+  if (s.waiting) std::erase(waiting_, &s);
   buffered_ -= s.buffer.size();
   if (s.paused) {
     s.buffer.clear();

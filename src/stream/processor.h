@@ -37,8 +37,18 @@
 /// pins its own offset until acknowledged. The commit position of a partition
 /// is the lowest pin (or the next offset when nothing is pinned), so a crash
 /// re-reads what is needed to rebuild state and never loses an output.
+///
+/// Exactly-once replay (replay_ledger.h): every session counts the outputs it
+/// emits while applying records (dead letters raised in its name included;
+/// the handlers' processing-time outputs of `tick` are not counted: they are
+/// not a function of the records). A ledger loaded for a partition makes a
+/// re-read session suppress as many outputs as were already committed, and
+/// records dead-lettered before reaching a session suppress theirs below the
+/// ledger's offset, so the replay rebuilds state without publishing again.
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,14 +57,17 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
+#include "base/delivery.h"
 #include "base/records.h"
 #include "base/result.h"
 #include "base/session.h"
 #include "stream/codec.h"
 #include "stream/metrics.h"
+#include "stream/replay_ledger.h"
 
 namespace boxcall::stream {
 
@@ -92,7 +105,37 @@ struct ProcessorConfig {
   std::size_t max_buffered_records = 1'000'000;
 };
 
-/// One input record as consumed. Views are valid during `Processor::process` only.
+/// The storage behind a consumed record's bytes, handed over so that the
+/// processor can hold a record in a reorder buffer without copying it (the
+/// runner hands over librdkafka's message). Move-only; released once.
+class HeldRecord {
+ public:
+  using Release = void (*)(void* handle);
+  HeldRecord() = default;
+  HeldRecord(void* handle, Release release) : handle_(handle), release_(release) {}
+  HeldRecord(HeldRecord&& o) noexcept : handle_(std::exchange(o.handle_, nullptr)), release_(o.release_) {}
+  HeldRecord& operator=(HeldRecord&& o) noexcept {
+    if (this != &o) {
+      reset();
+      handle_ = std::exchange(o.handle_, nullptr);
+      release_ = o.release_;
+    }
+    return *this;
+  }
+  HeldRecord(const HeldRecord&) = delete;
+  HeldRecord& operator=(const HeldRecord&) = delete;
+  ~HeldRecord() { reset(); }
+  void reset() {
+    if (handle_ && release_) release_(std::exchange(handle_, nullptr));
+  }
+
+ private:
+  void* handle_ = nullptr;
+  Release release_ = nullptr;
+};
+
+/// One input record as consumed. Views are valid during `Processor::process`
+/// only, unless the processor takes the record over through `hold`.
 struct RecordRef {
   InputTopic topic = InputTopic::Telemetry;
   std::int32_t partition = 0;
@@ -100,6 +143,54 @@ struct RecordRef {
   std::span<const std::byte> key;
   std::span<const std::byte> value;
   std::int64_t timestamp_ms = -1;  ///< Kafka record timestamp, -1 if none
+  /// Optional: hands over the storage behind `key` and `value` (called at most
+  /// once, with `hold_context`); the views then stay valid while it is held.
+  /// Without it the processor copies a record it must keep.
+  HeldRecord (*hold)(void* context) = nullptr;
+  void* hold_context = nullptr;
+};
+
+/// A small map from (input topic, partition) to T, dense by partition number:
+/// per-record lookups are an index, not a tree walk. Iterates in key order.
+template <class T>
+class PartitionTable {
+ public:
+  T* find(InputTopic topic, std::int32_t partition) {
+    auto& v = slots_[static_cast<std::size_t>(topic)];
+    if (partition < 0 || static_cast<std::size_t>(partition) >= v.size()) return nullptr;
+    auto& slot = v[static_cast<std::size_t>(partition)];
+    return slot ? &*slot : nullptr;
+  }
+  const T* find(InputTopic topic, std::int32_t partition) const {
+    return const_cast<PartitionTable*>(this)->find(topic, partition);
+  }
+  T& set(InputTopic topic, std::int32_t partition, T value) {
+    auto& v = slots_[static_cast<std::size_t>(topic)];
+    if (static_cast<std::size_t>(partition) >= v.size()) v.resize(static_cast<std::size_t>(partition) + 1);
+    return v[static_cast<std::size_t>(partition)].emplace(std::move(value));
+  }
+  void erase(InputTopic topic, std::int32_t partition) {
+    if (T* t = find(topic, partition)) {
+      (void)t;
+      slots_[static_cast<std::size_t>(topic)][static_cast<std::size_t>(partition)].reset();
+    }
+  }
+  /// f(topic, partition, T&) for every entry, in (topic, partition) order.
+  template <class F>
+  void for_each(F&& f) {
+    for (std::size_t t = 0; t < kInputTopics; ++t) {
+      for (std::size_t p = 0; p < slots_[t].size(); ++p) {
+        if (slots_[t][p]) f(static_cast<InputTopic>(t), static_cast<std::int32_t>(p), *slots_[t][p]);
+      }
+    }
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    const_cast<PartitionTable*>(this)->for_each([&](InputTopic t, std::int32_t p, T& v) { f(t, p, std::as_const(v)); });
+  }
+
+ private:
+  std::array<std::vector<std::optional<T>>, kInputTopics> slots_;
 };
 
 /// A consumed position: what a crash marker names (see Processor::set_poisoned).
@@ -135,7 +226,7 @@ class OffsetTracker {
     std::int64_t next_offset = -1;
     std::map<std::int64_t, int> pins;
   };
-  std::map<Key, Part> parts_;
+  PartitionTable<Part> parts_;
 };
 
 /// Keeps offsets pinned while alive. Outputs in flight share their session's pin.
@@ -217,6 +308,15 @@ class Processor {
   [[nodiscard]] std::map<OffsetTracker::Key, std::int64_t> commit_positions() const {
     return tracker_->commit_positions();
   }
+  /// Exactly-once: the ledger committed with a partition's offset (replay_ledger.h), loaded
+  /// after `assign`: outputs it counts are suppressed when the partition is re-read.
+  void load_ledger(InputTopic topic, std::int32_t partition, const ReplayLedger& ledger);
+  /// The ledger to commit with `commit_offset` for a partition, counting every output emitted so
+  /// far (all of them go into the same transaction). Drops what `commit_offset` has passed.
+  [[nodiscard]] ReplayLedger ledger(InputTopic topic, std::int32_t partition, std::int64_t commit_offset);
+  /// Outputs not published again because a ledger counted them as committed.
+  [[nodiscard]] std::uint64_t replay_suppressed() const { return suppressed_; }
+
   [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
   [[nodiscard]] std::size_t buffered_records() const { return buffered_; }
   [[nodiscard]] std::size_t paused_partitions() const { return pause_requests_.size(); }
@@ -224,6 +324,7 @@ class Processor {
  private:
   struct Session;
   struct Pending;
+  class ReorderBuffer;
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -236,17 +337,21 @@ class Processor {
   /// False when the record was held aside (its event time jumps far ahead) or dead-lettered.
   [[nodiscard]] bool bound_event_time(Session& s, const RecordRef& rec, Input& input);
   void admit(Session& s, const RecordRef& rec, Input&& input);
-  void enqueue(Session& s, Pending&& p);
+  void enqueue(Session& s, TimeNs t, const RecordRef& rec, Input&& input);
   void release(Session& s, bool flush_all);
   [[nodiscard]] TimeNs watermark(const Session& s, bool flush_all) const;
   [[nodiscard]] bool held(const Session& s, InputTopic topic, const Input& input, TimeNs t) const;
-  void apply(Session& s, const Input& input, bool late, const RecordRef& raw);
-  void reject(const RecordRef& rec, Error error, std::shared_ptr<Pin> pin = nullptr);
-  void reject_pending(Session& s, const Pending& p, Error error);
+  void apply(Session& s, const Input& input, bool late, const RecordRef& raw, DeliveryLedger::Car* car = nullptr);
+  void reject(const RecordRef& rec, const Error& error, std::shared_ptr<Pin> pin = nullptr);
+  void reject_pending(Session& s, const Pending& p, const Error& error);
   void update_pause(Session& s);
   void evict(SessionMap::iterator it);
+  /// Keeps `waiting_` (sessions holding records) in step with a session's buffer.
+  void note_waiting(Session& s);
   [[nodiscard]] bool input_idle(const Session& s, std::size_t input) const;
   [[nodiscard]] bool read_to_end(Key key) const;
+  /// False when an output of a record about to be published was committed before (a replay).
+  [[nodiscard]] bool publish_dead_letter(const RecordRef& rec);
 
   ProcessorConfig config_;
   Publisher& publisher_;
@@ -269,16 +374,35 @@ class Processor {
     /// After a lost connection: the input is not idle before this (recovery_idle).
     std::chrono::steady_clock::time_point idle_not_before{};
   };
-  std::map<Key, PartitionEnd> ends_;
+  PartitionTable<PartitionEnd> ends_;
   void end_known(PartitionEnd& end);
   /// Partitions paused for backpressure -> sessions that asked.
   std::map<Key, int> pause_requests_;
 
   std::size_t buffered_ = 0;  ///< records held in all reorder buffers
+  /// Sessions whose reorder buffer holds records: what a partition EOF may release.
+  std::vector<Session*> waiting_;
+  /// The last session a record went to, and its id (consecutive records mostly share it).
+  Session* last_session_ = nullptr;
+  /// This machine's clock read once per record (steady) and a lower bound of its wall clock.
+  std::chrono::steady_clock::time_point now_{};
+  TimeNs wall_floor_ = std::numeric_limits<TimeNs>::min();
   std::int64_t current_timestamp_ms_ = -1;
   std::int64_t generation_ = 0;
   std::set<Position> poisoned_;
   Position current_;
+  /// Exactly-once replay: the session whose record is being handled (its dead letters count
+  /// for it), the ledgers' entries of sessions not live here (not re-read yet, or evicted), the
+  /// offsets below which immediate dead letters were committed, and the outputs suppressed.
+  Session* emitting_ = nullptr;
+  struct LedgerEntry {
+    std::uint64_t outputs = 0;
+    std::array<std::optional<std::int32_t>, kInputTopics> partition;
+    std::array<std::int64_t, kInputTopics> last_offset{-1, -1};
+  };
+  std::map<std::string, LedgerEntry, std::less<>> ledger_entries_;
+  PartitionTable<std::int64_t> dead_letters_below_;
+  std::uint64_t suppressed_ = 0;
   /// Fault injection for the crash-loop test (docs/operations.md): a record of
   /// this session aborts the process when applied. From BOXCALL_FAULT_CRASH_SESSION.
   std::string crash_session_;

@@ -15,6 +15,7 @@
 #include "base/session.h"
 #include "stream/config.h"
 #include "stream/metrics.h"
+#include "stream/timeline.h"
 
 namespace boxcall::stream {
 
@@ -35,6 +36,9 @@ struct RunOptions {
   /// Keep a crash marker (crash_marker.h): on for real clusters, off for the
   /// embedded broker, whose topics do not outlive the process.
   bool crash_marker = true;
+  /// Records what the loop runs, batch by batch (timeline.h; benchmarks). Owned by the caller;
+  /// written on the loop thread, read after run() returned.
+  LoopTimeline* timeline = nullptr;
 };
 
 class Runner {

@@ -4,9 +4,11 @@
 #    (escaped: quotes and control characters in messages stay valid JSON);
 #  - a binary away from its build tree with no model directory: one clear line, exit 2;
 #  - --print with an unknown topic: one clear line, exit 2;
-#  - a bare number for --duration is seconds.
+#  - a bare number for --duration is seconds;
+#  - backtest loads the shipped models by default, as run does; --no-models takes the fallback rules.
 set -euo pipefail
 BOXCALL=$1
+DATA=$2  # ../shared/data
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -54,4 +56,13 @@ start=$SECONDS
 "$BOXCALL" run --duration 3 --http '' --no-summary --print alerts >/dev/null 2>"$dir/err" || fail "embedded run failed"
 ((SECONDS - start >= 3)) || fail "--duration 3 stopped after $((SECONDS - start)) s"
 grep -q 'strategy: models .* from ' "$dir/err" || fail "the shipped models were not found from the build tree"
-echo "PASS: JSON logs, clear model error, --print validation, --duration in seconds"
+
+# 5. One default for the models: backtest, like run, predicts with the shipped models.
+laps="$DATA/fastf1/2023_season_laps/8_Montreal/laps.csv"
+"$BOXCALL" backtest --laps "$laps" --out "$dir/models.csv" --scenarios 50 2>"$dir/err" || fail "backtest failed"
+grep -q '^backtest: models .* from ' "$dir/err" || fail "backtest did not load the shipped models: $(cat "$dir/err")"
+cut -d, -f3 "$dir/models.csv" | grep -q '^0\.[0-9]' || fail "backtest with models wrote no p_pit_3"
+"$BOXCALL" backtest --laps "$laps" --out "$dir/rules.csv" --scenarios 50 --no-models 2>"$dir/err" || fail "backtest --no-models failed"
+grep -q 'fallback rules' "$dir/err" || fail "backtest --no-models did not say it uses the rules"
+cmp -s "$dir/models.csv" "$dir/rules.csv" && fail "models and rules gave the same decisions"
+echo "PASS: JSON logs, clear model error, --print validation, --duration in seconds, backtest's default models"

@@ -112,6 +112,19 @@ TEST(Config, BadConfigurationFailsWithOneClearLine) {
   EXPECT_THROW(stream::apply_kafka_overrides({"no-equals-sign"}, dup.stream), ConfigError);
 }
 
+// Found by the configuration fuzzer (tests/fuzz/config_fuzz.cc): a quoted key holding a newline, and
+// toml++ quoting the newline it "saw", made the one-line error two lines (and let a file forge log lines).
+TEST(Config, ErrorsStayOneLineWhateverTheFileHolds) {
+  const std::string key = error_of("[kafka]\n\"bro\\nkers\" = 1\n");
+  EXPECT_NE(key.find("kafka.bro\\nkers: unknown key"), std::string::npos) << key;
+  EXPECT_EQ(key.find('\n'), std::string::npos) << key;
+  const std::string saw = error_of("[kafka]\nbrokers = n\n# x\n");
+  EXPECT_NE(saw.find(":2: "), std::string::npos) << saw;
+  EXPECT_EQ(saw.find('\n'), std::string::npos) << saw;
+  const std::string ctl = error_of("[kafka]\n\"a\\u0007\\tb\" = 1\n");
+  EXPECT_NE(ctl.find("kafka.a\\x07\\tb"), std::string::npos) << ctl;
+}
+
 TEST(Config, OutputSectionSetsEveryTopicThenPerTopicKeysOverride) {
   // The per-topic key comes first in the file: `encoding` must not override it.
   auto path = write_temp("[output]\npredictions_encoding = \"flatbuffers\"\nencoding = \"json\"\n");

@@ -36,5 +36,19 @@ TEST(TimeText, ParsesUtcDatesBothStyles) {
   EXPECT_EQ(parse_utc_datetime(format_utc_datetime(expected)), expected);
 }
 
+// Found by the livetiming fuzzer: a race control message stamped "1011-03-05T14:20:00" overflowed
+// TimeNs (signed overflow, undefined behaviour) while deriving the session's start time.
+TEST(TimeText, DatesAndDurationsBeyondTimeNsAreRejectedNotOverflowed) {
+  EXPECT_FALSE(parse_utc_datetime("1011-03-05T14:20:00"));
+  EXPECT_FALSE(parse_utc_datetime("2263-01-01T00:00:00Z"));
+  EXPECT_FALSE(parse_utc_datetime("-2023-03-05T00:00:00Z"));
+  EXPECT_TRUE(parse_utc_datetime("1950-05-13T14:00:00Z"));  // the first championship race
+  EXPECT_TRUE(parse_utc_datetime("2200-12-31T23:59:59Z"));
+  EXPECT_FALSE(parse_timedelta("200000 days 00:00:00"));
+  EXPECT_FALSE(parse_timedelta("99999999999999:00:00"));
+  EXPECT_FALSE(parse_timedelta("9223372036:00"));
+  EXPECT_EQ(parse_timedelta("100000 days 00:00:00"), 100'000LL * 86'400 * kNsPerSecond);
+}
+
 }  // namespace
 }  // namespace boxcall

@@ -109,6 +109,9 @@ def run_boxcall(args, brokers, topics, encoding, expected_in, work):
 [kafka]
 brokers = "{brokers}"
 group_id = "boxcall-{encoding}-{topics['telemetry']}"
+# The TypeScript example's --until-end stops at each partition's last offset, which is a transaction
+# marker under exactly-once (never delivered): known limitation of the example, examples/README.md.
+processing_guarantee = "at_least_once"
 [kafka.consumer]
 "session.timeout.ms" = "6000"
 [topics]

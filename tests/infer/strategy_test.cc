@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "fake_predictor.h"
+#include "infer/pipeline.h"
 
 namespace boxcall::infer {
 namespace {
@@ -183,61 +184,68 @@ struct Collect final : OutputSink {
   }
 };
 
+// The strategy reads the race state the feature engine owns: these tests feed
+// timing records through the session pipeline (engine -> strategy), as the
+// live path and the backtest do.
+TimingEvent lap_event(std::uint16_t car, std::int32_t n, Compound compound, std::int32_t age, std::int32_t stint,
+                      double lap_time, bool pit_in) {
+  const TimeNs t = kT0 + (n * 95LL + car) * kNsPerSecond;
+  LapCompleted rec;
+  rec.lap = n;
+  rec.lap_time_s = lap_time;
+  rec.compound = compound;
+  rec.tyre_life = age;
+  rec.stint = stint;
+  rec.track_status = "1";
+  if (pit_in) rec.pit_in_session_ns = t - kT0 - kNsPerSecond;
+  TimingEvent e;
+  e.car = car;
+  e.driver = DriverCode(car == 1 ? "VER" : "HAM");
+  e.event_time_ns = t;
+  e.session_time_ns = t - kT0;
+  e.body = rec;
+  return e;
+}
+
+TimingEvent started(std::int32_t laps) {
+  TimingEvent e;
+  e.event_time_ns = kT0;
+  e.body = SessionInfo{laps, "Started", ""};
+  return e;
+}
+
+features::FeatureConfig feature_config() {
+  features::FeatureConfig fc;
+  fc.snapshot_period = std::chrono::nanoseconds(0);
+  return fc;
+}
+
 class SessionStrategyTest : public ::testing::Test {
  protected:
   SessionStrategyTest()
       : model_(std::make_shared<FakePredictor>()),
-        strategy_(
-            "2023_01_bahrain_race", StrategyConfig{}, [m = model_] { return m; }, std::make_shared<StrategyPriors>()) {
-    TimingEvent e;
-    e.event_time_ns = kT0;
-    e.body = SessionInfo{30, "Started", ""};
-    strategy_.on_timing(e, out_);
+        pipeline_(
+            "2023_01_bahrain_race", feature_config(), StrategyConfig{}, [m = model_] { return m; },
+            std::make_shared<StrategyPriors>()) {
+    feed(started(30));
   }
 
-  /// One lap of `car`, green unless `status` says otherwise; `pit_in` marks an in-lap.
+  void feed(const TimingEvent& e) { ASSERT_TRUE(pipeline_.on_record(Input{e}, false, out_)); }
+  /// One lap of `car`, green; `pit_in` marks an in-lap.
   void lap(std::uint16_t car, std::int32_t n, Compound compound, std::int32_t age, std::int32_t stint,
-           double lap_time = 95.0, bool pit_in = false, std::optional<double> slope = std::nullopt) {
-    const TimeNs t = kT0 + (n * 95LL + car) * kNsPerSecond;
-    LapCompleted rec;
-    rec.lap = n;
-    rec.lap_time_s = lap_time;
-    rec.compound = compound;
-    rec.tyre_life = age;
-    rec.stint = stint;
-    rec.track_status = "1";
-    if (pit_in) rec.pit_in_session_ns = t - kT0 - kNsPerSecond;
-    TimingEvent e;
-    e.car = car;
-    e.driver = DriverCode(car == 1 ? "VER" : "HAM");
-    e.event_time_ns = t;
-    e.session_time_ns = t - kT0;
-    e.body = rec;
-    strategy_.on_timing(e, out_);
-    LapFeatures f;
-    f.car = car;
-    f.driver = e.driver;
-    f.lap = n;
-    f.event_time_ns = t;
-    f.session_time_ns = t - kT0;
-    f.lap_time_s = lap_time;
-    f.compound = compound;
-    f.tyre_age = age;
-    f.stint = stint;
-    f.laps_remaining = 30 - n;
-    f.fuel_kg_est = 110.0 * (1.0 - n / 30.0);
-    f.deg_slope_s_per_lap = slope;
-    strategy_.on_lap(f, out_);
+           double lap_time = 95.0, bool pit_in = false) {
+    feed(lap_event(car, n, compound, age, stint, lap_time, pit_in));
   }
   void status(TrackStatus s, std::int32_t at_lap) {
     TimingEvent e;
     e.event_time_ns = kT0 + (at_lap * 95LL + 50) * kNsPerSecond;
     e.body = TrackStatusChange{s, ""};
-    strategy_.on_timing(e, out_);
+    feed(e);
   }
+  [[nodiscard]] const SessionStrategy& strategy() const { return pipeline_.strategy(); }
 
   std::shared_ptr<FakePredictor> model_;
-  SessionStrategy strategy_;
+  SessionPipeline pipeline_;
   Collect out_;
 };
 
@@ -263,7 +271,7 @@ TEST_F(SessionStrategyTest, OnePredictionPerLapAndTheWindowAlertOpensOnceAndClea
   ASSERT_EQ(window.size(), 2U);
   EXPECT_FALSE(window[1].active);
   EXPECT_NE(window[1].message.find("pit stop"), std::string::npos);
-  EXPECT_EQ(strategy_.decisions(), out_.predictions.size());
+  EXPECT_EQ(strategy().decisions(), out_.predictions.size());
 }
 
 TEST_F(SessionStrategyTest, SafetyCarRaisesTheCheapStopAlertForCarsWhoseReplannedWindowOpens) {
@@ -272,7 +280,7 @@ TEST_F(SessionStrategyTest, SafetyCarRaisesTheCheapStopAlertForCarsWhoseReplanne
     lap(1, n, Compound::Soft, n, 1);  // old softs, one dry compound used: a stop is due
     // HAM stopped on lap 3: softs then hards, the rule is met and the hards last.
     if (n <= 3)
-      lap(44, n, Compound::Soft, n, 1);
+      lap(44, n, Compound::Soft, n, 1, 95.0, /*pit_in=*/n == 3);
     else
       lap(44, n, Compound::Hard, n - 3, 2);
   }
@@ -295,21 +303,34 @@ TEST_F(SessionStrategyTest, SafetyCarRaisesTheCheapStopAlertForCarsWhoseReplanne
 }
 
 TEST_F(SessionStrategyTest, TyreCliffRaisesOnPaceLossAndClearsWithHysteresis) {
-  for (int n = 1; n <= 5; ++n) lap(1, n, Compound::Medium, n, 1, 95.0);
+  // Constant lap times while the fuel burns off: the tyres lose what the fuel gives (~0.13 s/lap).
+  for (int n = 1; n <= 10; ++n) lap(1, n, Compound::Medium, n, 1, 95.0);
   EXPECT_TRUE(out_.of("tyre_cliff").empty());
-  lap(1, 6, Compound::Medium, 6, 1, 97.0);  // 2 s off (more with fuel correction)
+  lap(1, 11, Compound::Medium, 11, 1, 96.0);  // fuel-corrected, > 1.5 s off the stint's best (lap 2)
   ASSERT_EQ(out_.of("tyre_cliff").size(), 1U);
-  lap(1, 7, Compound::Medium, 7, 1, 96.0);  // between clear and raise thresholds: stays active
+  EXPECT_TRUE(out_.of("tyre_cliff")[0].active);
+  lap(1, 12, Compound::Medium, 12, 1, 96.5);  // still off: no duplicate
   EXPECT_EQ(out_.of("tyre_cliff").size(), 1U);
-  lap(1, 8, Compound::Medium, 8, 1, 97.5);  // still active: no duplicate
-  EXPECT_EQ(out_.of("tyre_cliff").size(), 1U);
-  lap(1, 9, Compound::Medium, 9, 1, 94.9);  // back within 0.8 s
+  lap(1, 13, Compound::Medium, 13, 1, 93.0);  // fuel-corrected within 0.8 s of the best again
   auto cliff = out_.of("tyre_cliff");
   ASSERT_EQ(cliff.size(), 2U);
   EXPECT_FALSE(cliff[1].active);
-  // A steep degradation slope alone raises it too.
-  lap(1, 10, Compound::Medium, 10, 1, 95.0, false, 0.35);
-  EXPECT_EQ(out_.of("tyre_cliff").size(), 3U);
+}
+
+TEST_F(SessionStrategyTest, ASteepDegradationSlopeAloneRaisesTheCliff) {
+  // A fresh stint (the best resets at the stop), then +0.5 s a lap: the slope
+  // crosses 0.30 s/lap before the pace loss reaches 1.5 s.
+  lap(1, 1, Compound::Soft, 1, 1, 100.0);
+  lap(1, 2, Compound::Soft, 2, 1, 95.0, /*pit_in=*/true);
+  lap(1, 3, Compound::Hard, 1, 2, 115.0);  // out-lap: not clean
+  EXPECT_TRUE(out_.of("tyre_cliff").empty());
+  lap(1, 4, Compound::Hard, 2, 2, 95.0);
+  lap(1, 5, Compound::Hard, 3, 2, 95.5);
+  EXPECT_TRUE(out_.of("tyre_cliff").empty()) << "two laps: no slope yet, 0.6 s off";
+  lap(1, 6, Compound::Hard, 4, 2, 96.0);
+  const auto cliff = out_.of("tyre_cliff");
+  ASSERT_EQ(cliff.size(), 1U);
+  EXPECT_NE(cliff[0].message.find("degradation 0.6"), std::string::npos) << cliff[0].message;
 }
 
 TEST_F(SessionStrategyTest, ARetiredCarStopsGettingPredictionsAndItsAlertsClear) {
@@ -321,32 +342,22 @@ TEST_F(SessionStrategyTest, ARetiredCarStopsGettingPredictionsAndItsAlertsClear)
   std::size_t ver_predictions = 0;
   for (const auto& p : out_.predictions) ver_predictions += p.car == 1 ? 1 : 0;
   EXPECT_EQ(ver_predictions, 6U);
-  EXPECT_FALSE(strategy_.alerts().active(1, AlertKind::TyreCliff)) << "retired: cleared";
-  EXPECT_FALSE(strategy_.alerts().active(1, AlertKind::PitWindowOpen));
+  EXPECT_FALSE(strategy().alerts().active(1, AlertKind::TyreCliff)) << "retired: cleared";
+  EXPECT_FALSE(strategy().alerts().active(1, AlertKind::PitWindowOpen));
 }
 
 TEST_F(SessionStrategyTest, SameRecordsSamePredictions) {
-  auto run = [](SessionStrategy& s, Collect& out) {
-    for (int n = 1; n <= 10; ++n) {
-      LapFeatures f;
-      f.car = 1;
-      f.lap = n;
-      f.compound = Compound::Soft;
-      f.tyre_age = n;
-      f.stint = 1;
-      f.lap_time_s = 95.0;
-      f.laps_remaining = 30 - n;
-      s.on_lap(f, out);
-    }
+  auto run = [](Collect& out) {
+    auto model = std::make_shared<FakePredictor>();
+    SessionPipeline p(
+        "s", feature_config(), StrategyConfig{}, [model] { return model; }, nullptr);
+    (void)p.on_record(Input{started(30)}, false, out);
+    for (int n = 1; n <= 10; ++n)
+      (void)p.on_record(Input{lap_event(1, n, Compound::Soft, n, 1, 95.0, false)}, false, out);
   };
-  auto model = std::make_shared<FakePredictor>();
-  SessionStrategy a(
-      "s", StrategyConfig{}, [model] { return model; }, nullptr);
-  SessionStrategy b(
-      "s", StrategyConfig{}, [model] { return model; }, nullptr);
   Collect oa, ob;
-  run(a, oa);
-  run(b, ob);
+  run(oa);
+  run(ob);
   ASSERT_EQ(oa.predictions.size(), 10U);
   for (std::size_t i = 0; i < oa.predictions.size(); ++i) {
     EXPECT_EQ(oa.predictions[i].pit_window_best, ob.predictions[i].pit_window_best);
@@ -355,16 +366,13 @@ TEST_F(SessionStrategyTest, SameRecordsSamePredictions) {
 }
 
 TEST(SessionStrategyNoModel, AlertsRunWithoutAPredictor) {
-  SessionStrategy s(
-      "s", StrategyConfig{}, [] { return std::shared_ptr<const Predictor>(); }, nullptr);
+  SessionPipeline p(
+      "s", feature_config(), StrategyConfig{}, [] { return std::shared_ptr<const Predictor>(); }, nullptr);
   Collect out;
-  LapFeatures f;
-  f.car = 1;
-  f.lap = 1;
-  f.laps_remaining = 10;
-  s.on_lap(f, out);
+  ASSERT_TRUE(p.on_record(Input{started(10)}, false, out));
+  ASSERT_TRUE(p.on_record(Input{lap_event(1, 1, Compound::Soft, 1, 1, 95.0, false)}, false, out));
   EXPECT_TRUE(out.predictions.empty());
-  EXPECT_EQ(s.decisions(), 0U);
+  EXPECT_EQ(p.strategy().decisions(), 0U);
 }
 
 }  // namespace

@@ -28,9 +28,12 @@ TEST(ConsumerGroupThroughKafka, TwoInstancesShareTheSessionsAndEveryLapComesOut)
     races.push_back(std::make_unique<sources::SynthRace>(c));
     session_ids.insert(c.session_id);
   }
-  const auto config = itest::test_config(topics);
+  // Two instances of one group: two identities (exactly-once: two transactional producers).
+  auto config_a = itest::test_config(topics), config_b = config_a;
+  config_a.stream.instance_id = "a";
+  config_b.stream.instance_id = "b";
   stream::StreamMetrics metrics_a, metrics_b;
-  itest::Job a(config, metrics_a), b(config, metrics_b);
+  itest::Job a(config_a, metrics_a), b(config_b, metrics_b);
   std::atomic<bool> done{false};
   stream::RunOptions options;
   options.status_interval = std::chrono::milliseconds(0);

@@ -3,6 +3,8 @@
 // live-timing lines that end on the dead-letter topic.
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
+
 #include <chrono>
 #include <filesystem>
 
@@ -96,22 +98,31 @@ TEST(Replay, BahrainAtMaxSpeedThenRecordReplayRecordIsByteIdentical) {
   fs::remove(r2);
 }
 
+// Pacing under a manual clock (the publisher waits on the injected clock): the
+// run takes exactly event span / speed of that clock, and no record is ever
+// published ahead of its time.
 TEST(Replay, PacedAtTenTimesRealTime) {
   const auto topics = itest::fresh_topics("replay-10x", 2);
+  ManualClock clock;
   replay::PublishOptions po;
   po.speed = 10;
+  po.clock = &clock;
   po.from_ns = 3600 * kNsPerSecond;  // a minute of racing, one hour into the session
   po.to_ns = 3660 * kNsPerSecond;
+  po.progress_interval = std::chrono::milliseconds(100);
+  int ahead = 0, reports = 0;
+  po.on_progress = [&](const replay::PublishProgress& p) {
+    ++reports;
+    if (p.wall_seconds + 1e-9 < ns_to_s(p.event_elapsed_ns) / po.speed) ++ahead;
+  };
   const auto stats = replay::publish_sources(bahrain(), itest::broker(), topics, po);
   ASSERT_EQ(stats.failed, 0U);
   ASSERT_GT(stats.telemetry, 3000U);
   const double span = ns_to_s(stats.event_span_ns);
   EXPECT_NEAR(span, 60.0, 1.0);
-  const double expected = span / 10;
-  std::printf("paced 10x: %llu records, event span %.2f s, wall %.2f s (expected %.2f s)\n",
-              static_cast<unsigned long long>(stats.records()), span, stats.seconds, expected);
-  EXPECT_GE(stats.seconds, expected - 0.05);        // never ahead of the clock
-  EXPECT_LE(stats.seconds, expected * 1.15 + 0.5);  // and not far behind
+  EXPECT_NEAR(stats.seconds, span / 10, 1e-6) << "the injected clock paced every record";
+  EXPECT_GT(reports, 10);
+  EXPECT_EQ(ahead, 0) << "a record was published before its time";
   const auto records = itest::read_topic(topics.telemetry);
   EXPECT_EQ(records.size(), stats.telemetry);
 }
@@ -133,14 +144,15 @@ TEST(Replay, RecordingPacedByItsTimestamps) {
   const auto topics = itest::fresh_topics("replay-rec-paced", 1);
   for (double speed : {1.0, 4.0}) {
     replay::RecordingReader reader(file);
+    ManualClock clock;
     replay::PublishOptions po;
     po.speed = speed;
+    po.clock = &clock;
     po.topic_map = {{"src", topics.telemetry}};
     const auto stats = replay::publish_recording(reader, itest::broker(), topics, po);
     EXPECT_EQ(stats.records(), 21U);
-    // Never ahead of the recorded pace; behind by no more than the flush of a fresh topic.
-    EXPECT_GE(stats.seconds, 2.0 / speed - 0.05) << speed;
-    EXPECT_LE(stats.seconds, 2.0 / speed * 1.15 + 0.5) << speed;
+    // Paced by the recorded timestamps on the injected clock: 2 s of recording.
+    EXPECT_NEAR(stats.seconds, 2.0 / speed, 1e-6) << speed;
   }
   fs::remove(file);
 }

@@ -180,6 +180,9 @@ TEST(RobustnessThroughKafka, ARestartWithABacklogRebuildsTheSameOutputsAsAnUnint
   const double total = static_cast<double>(published.telemetry + published.timing);
 
   auto config = itest::test_config(topics);
+  // At least once: B publishes the whole session again, into a topic of its own (exactly-once
+  // would publish only what A did not commit; exactly_once_test.cc covers that).
+  config.stream.processing_guarantee = stream::kAtLeastOnce;
   // Instance A runs part of the race, then stops (its commits stay at the session's start).
   {
     stream::StreamMetrics metrics;
@@ -236,6 +239,9 @@ TEST(RobustnessThroughKafka, ABrokerRestartMidReplayLosesNoSnapshot) {
         std::make_unique<sources::FastF1Reader>(sources::FastF1Paths::from_export_dir(kRace)), from, to);
   };
   auto config = itest::test_config(topics, broker.bootstrap());
+  // At least once: the run stays up through the 14 s outage and may repeat outputs (counted below);
+  // exactly-once aborts a transaction that outlives transaction.timeout.ms (docs/operations.md).
+  config.stream.processing_guarantee = stream::kAtLeastOnce;
   config.features.scheduled_laps = 57;
   // At 100x, a few milliseconds between the producer's telemetry and timing batches are
   // seconds of race time: the watermark allows for it (docs/operations.md, replays).

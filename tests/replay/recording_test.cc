@@ -141,5 +141,36 @@ TEST(Recording, CorruptionIsDetectedTruncationIsReported) {
   fs::remove(f);
 }
 
+/// Resident memory of this process (VmRSS), bytes.
+std::int64_t resident_bytes() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("VmRSS:")) return std::stoll(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+// Found by the recording fuzzer (tests/fuzz/recording_fuzz.cc): a frame header
+// claiming a 256 MiB body in a file of a few dozen bytes made the reader
+// allocate and zero the whole claimed length before finding the file ended.
+TEST(Recording, AFrameLengthBeyondTheFileCostsNoMemory) {
+  const fs::path f = temp("rec-huge-frame");
+  std::string bytes("BXCREC\r\n\x01\x00\x00\x00\x00\x00\x00\x00", 16);
+  const std::uint32_t len = 256U << 20;  // the largest frame the format allows
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+  bytes.append(4, '\0');              // CRC (never reached)
+  bytes.append("\x02 a short body");  // a few bytes of the claimed 256 MiB
+  std::ofstream(f, std::ios::binary | std::ios::trunc) << bytes;
+  const std::int64_t before = resident_bytes();
+  ASSERT_GT(before, 0);
+  RecordingReader r(f);
+  RecordedRecord got;
+  EXPECT_FALSE(r.next(got));
+  EXPECT_TRUE(r.truncated());
+  const std::int64_t grown = resident_bytes() - before;  // with the reader (and its buffer) alive
+  EXPECT_LT(grown, 32 << 20) << "reading a " << bytes.size() << "-byte file grew resident memory by " << grown;
+  fs::remove(f);
+}
+
 }  // namespace
 }  // namespace boxcall::replay

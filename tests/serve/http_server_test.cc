@@ -8,12 +8,15 @@
 #include <boost/asio.hpp>
 
 #include <prometheus/counter.h>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "base/result.h"
 #include "serve/http_server.h"
+#include "stream/config.h"
 
 namespace boxcall::serve {
 namespace {
@@ -198,6 +201,34 @@ TEST(HttpServerAddress, BadAddressesFailAtStart) {
   HttpServer first(view, o);
   o.address = "127.0.0.1:" + std::to_string(first.port());
   EXPECT_THROW(HttpServer(view, o), ConfigError) << "address in use";
+}
+
+/// The local IPv4 address (as /proc/net/tcp writes it, e.g. 0100007F) of the socket listening on `port`.
+std::string listening_address(std::uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  char want[8];
+  std::snprintf(want, sizeof want, ":%04X", port);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string slot, local, remote, state;
+    f >> slot >> local >> remote >> state;
+    if (state == "0A" && local.size() > 5 && local.ends_with(want)) return local.substr(0, local.size() - 5);
+  }
+  return "";
+}
+
+// Issue 10: the HTTP endpoints bind to loopback unless configured otherwise; a port alone keeps loopback.
+TEST(HttpServerAddress, LoopbackUnlessAnotherAddressIsNamed) {
+  LiveView view;
+  ServerOptions o;
+  EXPECT_EQ(o.address, "127.0.0.1:9464") << "the default";
+  EXPECT_EQ(stream::StreamConfig{}.metrics_address, "127.0.0.1:9464") << "[metrics] address and run --http";
+  o.address = ":0";
+  HttpServer port_only(view, o);
+  EXPECT_EQ(listening_address(port_only.port()), "0100007F") << "':PORT' listens on 127.0.0.1";
+  o.address = "0.0.0.0:0";
+  HttpServer everywhere(view, o);
+  EXPECT_EQ(listening_address(everywhere.port()), "00000000") << "every interface when asked by name";
 }
 
 }  // namespace

@@ -123,6 +123,28 @@ TEST(LiveView, EventsFollowTheStateAndReportGaps) {
   EXPECT_EQ(list["sessions"].size(), 2U);
 }
 
+TEST(LiveView, TheEventRingIsBoundedByBytesToo) {
+  LiveViewLimits limits;
+  limits.event_ring_bytes = 4096;
+  LiveView view(limits);
+  std::vector<SessionOutput> first{{"a", lap(1, "VER", 1, 1, 94.0, 0)}};
+  view.apply(first);
+  const auto seq = view.last_seq();
+  for (int l = 2; l < 200; ++l) {
+    std::vector<SessionOutput> more{{"a", lap(1, "VER", l, 1, 93.0, 0)}};
+    view.apply(more);
+  }
+  auto recent = view.events_after("a", view.last_seq() - 3, 100);
+  EXPECT_FALSE(recent.gap) << "the newest changes are kept";
+  EXPECT_EQ(recent.events.size(), 3U);
+  EXPECT_TRUE(view.events_after("a", seq, 100).gap) << "198 lap changes do not fit in 4 KiB";
+  std::size_t kept = 0;
+  for (std::uint64_t since = view.last_seq(); since > 0 && !view.events_after("a", since - 1, 1000).gap; --since)
+    ++kept;
+  EXPECT_GT(kept, 2U);
+  EXPECT_LT(kept, 4096U / sizeof(LiveEvent));
+}
+
 TEST(LiveView, OldestSessionIsDroppedBeyondTheLimit) {
   LiveViewLimits limits;
   limits.max_sessions = 2;

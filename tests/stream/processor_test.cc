@@ -410,5 +410,71 @@ TEST_F(ProcessorTest, LapFeaturesAlsoDriveTheStrategyWhosePredictionsAndAlertsGo
   EXPECT_EQ(kinds, (Strings{"stuck_sensor", "feed_stall"}));
 }
 
+// Exactly-once replay (replay_ledger.h): a processor that re-reads a partition from a session's
+// first record with the ledger committed at some point publishes exactly what the first one
+// published after that point: the state is rebuilt, nothing is published twice, nothing lost.
+TEST(ProcessorReplay, AReplayWithTheLedgerPublishesExactlyWhatWasNotCommitted) {
+  const TimeNs start = 10 * kSecond;
+  std::vector<std::function<void(test::ProcessorHarness&)>> feed;
+  feed.push_back([&](auto& h) { h.feed(Input(session_status(start, "Started"))); });
+  for (int lap = 1; lap <= 4; ++lap) {
+    const TimeNs lap_start = start + (lap - 1) * 10 * kSecond;
+    for (int i = 0; i < 10; ++i) {
+      feed.push_back([=](auto& h) { h.feed(Input(sample(1, lap_start + i * kSecond + 1))); });
+      feed.push_back([=](auto& h) { h.feed(Input(sample(44, lap_start + i * kSecond + 2))); });
+      if (i == 5) feed.push_back([](auto& h) { h.feed_text(InputTopic::Telemetry, "garbage"); });
+      if (i == 7) feed.push_back([=](auto& h) { h.feed(Input(sample(1, lap_start + i * kSecond + 3, 512))); });
+    }
+    feed.push_back([=](auto& h) { h.feed(Input(lap_completed(1, lap, lap_start, lap_start + 10 * kSecond))); });
+    feed.push_back([=](auto& h) { h.feed(Input(lap_completed(44, lap, lap_start, lap_start + 10 * kSecond))); });
+  }
+  feed.push_back([=](auto& h) { h.feed(Input(sample(1, start + 40 * kSecond + 5))); });
+  feed.push_back([=](auto& h) { h.feed(Input(sample(44, start + 40 * kSecond + 6))); });
+
+  for (std::size_t cut : {std::size_t{3}, feed.size() / 3, feed.size() / 2, feed.size() - 1}) {
+    test::ProcessorHarness first;
+    first.eof_all();
+    std::vector<std::string> committed;
+    std::map<OffsetTracker::Key, std::string> ledgers;
+    for (std::size_t i = 0; i < feed.size(); ++i) {
+      if (i == cut) {
+        committed = first.transcript();
+        for (const auto& [k, offset] : first.processor->commit_positions()) {
+          ledgers[k] = format_ledger(first.processor->ledger(k.topic, k.partition, offset));
+          EXPECT_EQ(offset, 0) << "the live session pins its first record";
+        }
+      }
+      feed[i](first);
+    }
+    const auto all = first.transcript();
+    ASSERT_GT(all.size(), 8U);
+    ASSERT_GE(all.size(), committed.size());
+
+    test::ProcessorHarness replay;
+    replay.eof_all();
+    for (const auto& [k, text] : ledgers) replay.processor->load_ledger(k.topic, k.partition, *parse_ledger(text));
+    for (const auto& f : feed) f(replay);
+    std::vector<std::string> expected(all.begin() + static_cast<std::ptrdiff_t>(committed.size()), all.end());
+    EXPECT_EQ(replay.transcript(), expected) << "cut at record " << cut;
+    EXPECT_EQ(replay.processor->replay_suppressed(), committed.size());
+  }
+}
+
+// A record that crashed boxcall had no outputs committed: its processing_crashed dead letter is
+// published even below the ledger's offset (where a replay's immediate dead letters are not).
+TEST(ProcessorReplay, ACrashedRecordsDeadLetterIsNeverSuppressed) {
+  test::ProcessorHarness h;
+  h.eof_all();
+  ReplayLedger ledger;
+  ledger.dead_letters_below = 10;
+  h.processor->load_ledger(InputTopic::Telemetry, 0, ledger);
+  h.processor->set_poisoned({Position{InputTopic::Telemetry, 0, 1}});
+  h.feed_text(InputTopic::Telemetry, "garbage");  // offset 0: its dead letter was committed
+  h.feed(Input(sample(1, 1 * kSecond)));          // offset 1: crashed boxcall
+  h.feed_text(InputTopic::Telemetry, "garbage");  // offset 2: committed
+  EXPECT_EQ(h.dead_letter_reasons(), (Strings{"processing_crashed"}));
+  EXPECT_EQ(h.processor->replay_suppressed(), 2U);
+}
+
 }  // namespace
 }  // namespace boxcall::stream

@@ -3,9 +3,18 @@
 # loopback only) from Maven Central jars, for integration tests. See tools/kafka/README.md.
 #
 #   kafka-broker.sh fetch [--version 3.9|4]
-#   kafka-broker.sh start [--version 3.9|4] --dir DIR    # prints host:port as its last stdout line
+#   kafka-broker.sh start [--version 3.9|4] --dir DIR [--sasl-ssl]
+#                                                        # prints host:port as its last stdout line
 #   kafka-broker.sh stop  --dir DIR [--kill]             # TERM (then KILL), or KILL at once
 #   kafka-broker.sh status --dir DIR                     # exit 0 if running, prints bootstrap
+#
+# --sasl-ssl adds a SASL_SSL listener (SCRAM-SHA-512 over TLS, client certificates required) beside
+# the PLAINTEXT one, for security tests. At the first start it makes, in DIR/sasl-ssl/: a CA and a
+# server certificate for 127.0.0.1 (openssl), a client certificate whose key is encrypted, and the
+# SCRAM-SHA-512 user `boxcall` with a random password (kafka-storage format --add-scram). It writes
+# DIR/sasl-ssl/bootstrap (host:port of that listener) and DIR/sasl-ssl/client.properties (the
+# librdkafka properties of a client: protocol, mechanism, user, password, CA, certificate, key and
+# key password; mode 600). Tests read the secrets from there; nothing is printed.
 #
 # Environment:
 #   BOXCALL_KAFKA_CACHE          parent of the jar caches (default ~/.cache/boxcall); the jars of
@@ -25,7 +34,7 @@ info() { echo "$PROG: $*" >&2; }
 usage() {
   cat >&2 <<EOF
 usage: $PROG fetch [--version 3.9|4]
-       $PROG start [--version 3.9|4] --dir DIR
+       $PROG start [--version 3.9|4] --dir DIR [--sasl-ssl]
        $PROG stop --dir DIR [--kill]
        $PROG status --dir DIR
 EOF
@@ -96,11 +105,11 @@ pid_is_our_broker() {  # the pid is a kafka.Kafka JVM using DIR's server.propert
   tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF "$dir/server.properties"
 }
 
-free_ports() {  # prints two distinct free loopback TCP ports
-  python3 - <<'EOF'
-import socket
+free_ports() {  # free_ports [N]: prints N (default 2) distinct free loopback TCP ports
+  python3 - "${1:-2}" <<'EOF'
+import socket, sys
 socks = []
-for _ in range(2):
+for _ in range(int(sys.argv[1])):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -159,15 +168,65 @@ kill_broker() {  # kill_broker PID TIMEOUT_SECONDS (0 = KILL at once); waits for
   die "broker pid $pid still alive after KILL"
 }
 
-write_configs() {  # write_configs DIR PORT CPORT
-  local dir=$1 port=$2 cport=$3
+# ---- SASL_SSL (--sasl-ssl) ------------------------------------------------------------------
+random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+
+make_sasl_ssl() {  # make_sasl_ssl DIR: certificates (openssl) and the client's properties, once per DIR
+  local d=$1/sasl-ssl
+  [[ -f "$d/.complete" ]] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (needed for --sasl-ssl)"
+  rm -rf "$d"
+  mkdir -p "$d"
+  chmod 700 "$d"
+  random_secret >"$d/scram-password"
+  random_secret >"$d/client-key-password"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 7 -subj "/CN=boxcall test CA"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1"
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 7 \
+      -extfile server.ext
+    # Kafka's PEM key store: the (PKCS#8) key, then the certificate chain.
+    openssl pkcs8 -topk8 -nocrypt -in server.key -out server.p8
+    cat server.p8 server.pem >server-keystore.pem
+    # The client's certificate, its key encrypted with ssl.key.password.
+    openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=boxcall"
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 7
+    openssl pkcs8 -topk8 -v2 aes-256-cbc -in client.key -out client-key.pem -passout "file:client-key-password"
+    rm -f client.key server.key ca.srl ./*.csr
+  ) >"$d/openssl.log" 2>&1 || die "openssl failed making the test certificates (log: $d/openssl.log)"
+  (
+    umask 077
+    {
+      echo "security.protocol=SASL_SSL"
+      echo "sasl.mechanisms=SCRAM-SHA-512"
+      echo "sasl.username=boxcall"
+      echo "sasl.password=$(cat "$d/scram-password")"
+      echo "ssl.ca.location=$d/ca.pem"
+      echo "ssl.certificate.location=$d/client.pem"
+      echo "ssl.key.location=$d/client-key.pem"
+      echo "ssl.key.password=$(cat "$d/client-key-password")"
+    } >"$d/client.properties"
+  )
+  touch "$d/.complete"
+}
+
+write_configs() {  # write_configs DIR PORT CPORT [SPORT]
+  local dir=$1 port=$2 cport=$3 sport=${4:-}
+  local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+  local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  if [[ -n "$sport" ]]; then
+    listeners+=",SASL_SSL://127.0.0.1:$sport"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
   cat >"$dir/server.properties" <<EOF
 # Written by tools/kafka/kafka-broker.sh: single-node KRaft broker+controller on loopback (Kafka $KVER).
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$listeners
+advertised.listeners=$listeners
+listener.security.protocol.map=$protocols
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 controller.quorum.bootstrap.servers=127.0.0.1:$cport
@@ -184,6 +243,18 @@ transaction.state.log.num.partitions=1
 group.initial.rebalance.delay.ms=0
 log.cleaner.dedupe.buffer.size=33554432
 EOF
+  if [[ -n "$sport" ]]; then
+    cat >>"$dir/server.properties" <<EOF
+# --sasl-ssl: SCRAM-SHA-512 over TLS, client certificates required (inter-broker stays PLAINTEXT).
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$dir/sasl-ssl/server-keystore.pem
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=$dir/sasl-ssl/ca.pem
+listener.name.sasl_ssl.ssl.client.auth=required
+EOF
+  fi
   if [[ "$FLAVOR" == 4 ]]; then
     cat >>"$dir/server.properties" <<EOF
 share.coordinator.state.topic.replication.factor=1
@@ -257,24 +328,37 @@ cmd_start() {
 
   # A restart on a formatted DIR keeps its ports (the KRaft log records the controller endpoint,
   # and clients keep their bootstrap address); a fresh DIR gets new free ports.
+  local sport=""
   if [[ -f "$DIR/data/meta.properties" && -f "$DIR/ports" ]]; then
     [[ "$(cat "$DIR/flavor" 2>/dev/null)" == "$FLAVOR" ]] \
       || die "$DIR was formatted by Kafka $(cat "$DIR/flavor" 2>/dev/null || echo '?'); use a fresh --dir"
-    read -r port cport <"$DIR/ports"
-    port_free "$port" && port_free "$cport" \
+    read -r port cport sport <"$DIR/ports"
+    if [[ "$SASL_SSL" == 1 && -z "$sport" ]]; then die "$DIR was formatted without --sasl-ssl; use a fresh --dir"; fi
+    [[ "$SASL_SSL" == 1 ]] || sport=""
+    port_free "$port" && port_free "$cport" && { [[ -z "$sport" ]] || port_free "$sport"; } \
       || die "ports $port/$cport of the existing $DIR are in use; stop whatever holds them or use a fresh --dir"
   else
     rm -rf "$DIR/data"
-    read -r port cport < <(free_ports) || die "could not pick free loopback ports"
-    echo "$port $cport" >"$DIR/ports"
+    if [[ "$SASL_SSL" == 1 ]]; then
+      read -r port cport sport < <(free_ports 3) || die "could not pick free loopback ports"
+    else
+      read -r port cport < <(free_ports) || die "could not pick free loopback ports"
+    fi
+    echo "$port $cport${sport:+ $sport}" >"$DIR/ports"
     echo "$FLAVOR" >"$DIR/flavor"
   fi
-  write_configs "$DIR" "$port" "$cport"
+  [[ "$SASL_SSL" != 1 ]] || make_sasl_ssl "$DIR"
+  write_configs "$DIR" "$port" "$cport" "$sport"
 
   t0=$(date +%s.%N)
   if [[ ! -f "$DIR/data/meta.properties" ]]; then
+    # The SCRAM user is created with the storage, before the broker starts (KRaft, KIP-900).
+    local scram=()
+    if [[ -n "$sport" ]]; then
+      scram=(--add-scram "SCRAM-SHA-512=[name=boxcall,password=$(cat "$DIR/sasl-ssl/scram-password")]")
+    fi
     if ! "$JAVA" "$LOG_OPT" -cp "$LIBS/*" kafka.tools.StorageTool format \
-        -t "$(random_cluster_id)" -c "$DIR/server.properties" --standalone \
+        -t "$(random_cluster_id)" -c "$DIR/server.properties" --standalone "${scram[@]}" \
         >"$DIR/format.log" 2>&1; then
       tail -n 20 "$DIR/format.log" >&2 || true
       die "formatting storage failed (log: $DIR/format.log)"
@@ -312,6 +396,7 @@ cmd_start() {
   trap - EXIT INT TERM
   elapsed=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
   echo "127.0.0.1:$port" >"$DIR/bootstrap"
+  [[ -z "$sport" ]] || echo "127.0.0.1:$sport" >"$DIR/sasl-ssl/bootstrap"
   info "Kafka $KVER ready in ${elapsed}s (pid $START_PID, log $DIR/broker.log)"
   echo "127.0.0.1:$port"
 }
@@ -355,6 +440,7 @@ CMD=$1; shift
 VERSION=3.9
 DIR=""
 KILL_NOW=0
+SASL_SSL=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --version) [[ $# -ge 2 ]] || usage; VERSION=$2; shift 2 ;;
@@ -362,6 +448,7 @@ while [[ $# -gt 0 ]]; do
     --dir) [[ $# -ge 2 ]] || usage; DIR=$2; shift 2 ;;
     --dir=*) DIR=${1#*=}; shift ;;
     --kill) KILL_NOW=1; shift ;;
+    --sasl-ssl) SASL_SSL=1; shift ;;
     -h|--help) usage ;;
     *) echo "$PROG: unknown argument '$1'" >&2; usage ;;
   esac

@@ -59,14 +59,30 @@ public final class PeerApp {
   static long expect = Long.MAX_VALUE;
   static final CountDownLatch done = new CountDownLatch(1);
 
-  /** The open lap of one car. */
+  /**
+   * The open lap of one car: the per-sample LapFeatures of boxcall (docs/features.md), plus the
+   * car's last sample before the lap (brake, gear, session time), which the order-dependent
+   * features compare the lap's first sample with.
+   */
   static final class LapAcc {
     long samples;
     double speedSum;
     double speedMax;
     double throttleSum;
+    double throttleSq;
     long throttleN;
+    long fullThrottleN;
+    long excluded;
     long brakeN;
+    long brakeEvents;
+    long drsOpenN;
+    long gearShifts;
+    double maxGapS = Double.NaN;
+    // The car's last sample (kept across laps).
+    boolean hasLast;
+    boolean lastBrake;
+    int lastGear;
+    long lastSessionTimeNs;
 
     void add(CarSample s) {
       samples++;
@@ -75,9 +91,37 @@ public final class PeerApp {
       float t = s.throttle();
       if (t >= 0 && t <= 100) {
         throttleSum += t;
+        throttleSq += (double) t * t;
         throttleN++;
+        if (t >= 99) fullThrottleN++;
+      } else {
+        excluded++;
       }
       if (s.brake()) brakeN++;
+      int drs = s.drs();
+      if (drs == 10 || drs == 12 || drs == 14) drsOpenN++;
+      if (hasLast) {
+        if (s.brake() && !lastBrake) brakeEvents++;
+        if (s.gear() != lastGear) gearShifts++;
+        if (samples > 1) {
+          double gap = (s.sessionTimeNs() - lastSessionTimeNs) / 1e9;
+          maxGapS = Double.isNaN(maxGapS) ? gap : Math.max(maxGapS, gap);
+        }
+      }
+      hasLast = true;
+      lastBrake = s.brake();
+      lastGear = s.gear();
+      lastSessionTimeNs = s.sessionTimeNs();
+    }
+
+    /** The next lap's accumulator: empty, remembering the car's last sample. */
+    LapAcc next() {
+      LapAcc n = new LapAcc();
+      n.hasLast = hasLast;
+      n.lastBrake = lastBrake;
+      n.lastGear = lastGear;
+      n.lastSessionTimeNs = lastSessionTimeNs;
+      return n;
     }
   }
 
@@ -86,9 +130,12 @@ public final class PeerApp {
     public Serializer<LapAcc> serializer() {
       return (topic, a) -> {
         if (a == null) return null;
-        ByteBuffer b = ByteBuffer.allocate(48);
+        ByteBuffer b = ByteBuffer.allocate(136);
         b.putLong(a.samples).putDouble(a.speedSum).putDouble(a.speedMax).putDouble(a.throttleSum)
-            .putLong(a.throttleN).putLong(a.brakeN);
+            .putDouble(a.throttleSq).putLong(a.throttleN).putLong(a.fullThrottleN).putLong(a.excluded)
+            .putLong(a.brakeN).putLong(a.brakeEvents).putLong(a.drsOpenN).putLong(a.gearShifts)
+            .putDouble(a.maxGapS).putLong(a.hasLast ? 1 : 0).putLong(a.lastBrake ? 1 : 0).putInt(a.lastGear)
+            .putLong(a.lastSessionTimeNs);
         return b.array();
       };
     }
@@ -103,8 +150,19 @@ public final class PeerApp {
         a.speedSum = b.getDouble();
         a.speedMax = b.getDouble();
         a.throttleSum = b.getDouble();
+        a.throttleSq = b.getDouble();
         a.throttleN = b.getLong();
+        a.fullThrottleN = b.getLong();
+        a.excluded = b.getLong();
         a.brakeN = b.getLong();
+        a.brakeEvents = b.getLong();
+        a.drsOpenN = b.getLong();
+        a.gearShifts = b.getLong();
+        a.maxGapS = b.getDouble();
+        a.hasLast = b.getLong() != 0;
+        a.lastBrake = b.getLong() != 0;
+        a.lastGear = b.getInt();
+        a.lastSessionTimeNs = b.getLong();
         return a;
       };
     }
@@ -148,13 +206,22 @@ public final class PeerApp {
             String key = record.key() + "/" + timing.carNumber();
             LapAcc acc = store.get(key);
             if (acc == null) acc = new LapAcc();
+            double n = acc.samples, tn = acc.throttleN;
+            double meanThrottle = tn > 0 ? acc.throttleSum / tn : Double.NaN;
+            double stdThrottle = tn > 1 ? Math.sqrt(Math.max(0, (acc.throttleSq - tn * meanThrottle * meanThrottle)
+                / (tn - 1))) : Double.NaN;
             String out = record.key() + "," + timing.carNumber() + "," + lap.lap() + "," + acc.samples + ","
-                + (acc.samples > 0 ? acc.speedSum / acc.samples : Double.NaN) + "," + acc.speedMax + ","
-                + (acc.throttleN > 0 ? acc.throttleSum / acc.throttleN : Double.NaN) + ","
-                + (acc.samples > 0 ? (double) acc.brakeN / acc.samples : Double.NaN);
+                + acc.excluded + "," + acc.maxGapS + ","
+                + (n > 0 ? acc.speedSum / n : Double.NaN) + "," + acc.speedMax + ","
+                + meanThrottle + "," + stdThrottle + "," + (tn > 0 ? acc.fullThrottleN / tn : Double.NaN) + ","
+                + (n > 0 ? acc.brakeN / n : Double.NaN) + "," + acc.brakeEvents + ","
+                + (n > 0 ? acc.drsOpenN / n : Double.NaN) + "," + acc.gearShifts + ","
+                + (lap.hasLapTimeS() ? lap.lapTimeS() : Double.NaN) + "," + lap.compound() + ","
+                + (lap.hasStint() ? lap.stint() : -1) + "," + (lap.hasTyreLife() ? lap.tyreLife() : -1) + ","
+                + (lap.hasPosition() ? lap.position() : -1);
             context.forward(record.withValue(out));
             outputs++;
-            store.put(key, new LapAcc());
+            store.put(key, acc.next());
           }
         }
       }
