@@ -391,6 +391,10 @@ const std::vector<Option>& options() {
       number(
           "strategy", "sc_pit_factor", "A stop under SC/VSC costs this share of the green pit loss.", 0, 1,
           [](Config & c) -> auto& { return c.strategy.sc_pit_factor; }),
+      number(
+          "strategy", "tyre_cliff_s_per_lap2",
+          "Past its usable life (priors.json tyre_life_laps) a set loses this x (laps over)^2 s per lap (0: no cliff).",
+          0, 10, [](Config & c) -> auto& { return c.strategy.tyre_cliff_s_per_lap2; }),
       integer(
           "strategy", "sc_length_laps", "Laps a safety-car period lasts in the simulation.", 1, 20,
           [](Config & c) -> auto& { return c.strategy.sc_length_laps; }),

@@ -3,6 +3,7 @@
 /// asks of a model, and the priors it needs about circuits. XGBoost stays
 /// behind `Predictor` (infer/xgb_predictor.h); tests and the documented
 /// fallback plug in other implementations. No Kafka here.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -52,6 +53,11 @@ struct CircuitPrior {
   double pit_loss_s = 22.0;          ///< race time lost by a stop (in-lap + out-lap vs green laps)
   double safety_car_per_race = 0.5;  ///< mean safety-car deployments per race
   std::int32_t races = 0;            ///< how many races the numbers come from
+  /// Usable tyre life in laps of a soft, medium and hard set (the order of
+  /// `kDryCompounds`), learned by `boxcall train` from the training races'
+  /// stints (docs/models.md "Tyre life"); past it a set wears into its cliff.
+  /// 0: unknown, no cliff.
+  std::array<double, 3> tyre_life_laps{};
 };
 struct StrategyPriors {
   std::map<std::string, CircuitPrior> circuits;  ///< key: lower-case circuit/location name, e.g. "bahrain"

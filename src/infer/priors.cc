@@ -1,11 +1,13 @@
 #include "infer/priors.h"
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "infer/ergast.h"
 
@@ -20,15 +22,33 @@ double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-nlohmann::json to_json(const CircuitPrior& p) {
-  return {{"pit_loss_s", p.pit_loss_s}, {"safety_car_per_race", p.safety_car_per_race}, {"races", p.races}};
+constexpr std::array<const char*, 3> kLifeKeys{"SOFT", "MEDIUM", "HARD"};
+
+nlohmann::json to_json(const CircuitPrior& p, const CircuitPrior* inherited) {
+  nlohmann::json j{{"pit_loss_s", p.pit_loss_s}, {"safety_car_per_race", p.safety_car_per_race}, {"races", p.races}};
+  if (inherited == nullptr || p.tyre_life_laps != inherited->tyre_life_laps) {
+    for (std::size_t i = 0; i < kLifeKeys.size(); ++i) {
+      if (p.tyre_life_laps[i] > 0) j["tyre_life_laps"][kLifeKeys[i]] = p.tyre_life_laps[i];
+    }
+  }
+  return j;
 }
 
-CircuitPrior from_json(const nlohmann::json& j) {
+// `inherited`: where a circuit without its own tyre life takes it from (the overall prior).
+CircuitPrior from_json(const nlohmann::json& j, const CircuitPrior* inherited) {
   CircuitPrior p;
   p.pit_loss_s = j.at("pit_loss_s").get<double>();
   p.safety_car_per_race = j.at("safety_car_per_race").get<double>();
   p.races = j.value("races", 0);
+  if (inherited != nullptr) p.tyre_life_laps = inherited->tyre_life_laps;
+  if (auto life = j.find("tyre_life_laps"); life != j.end()) {
+    for (std::size_t i = 0; i < kLifeKeys.size(); ++i) {
+      const double laps = life->value(kLifeKeys[i], 0.0);
+      if (laps < 0 || laps > 200)
+        throw std::runtime_error(std::string("tyre_life_laps.") + kLifeKeys[i] + " out of range");
+      if (laps > 0) p.tyre_life_laps[i] = laps;
+    }
+  }
   return p;
 }
 
@@ -40,8 +60,8 @@ Result<StrategyPriors> load_priors(const fs::path& file) {
   try {
     auto j = nlohmann::json::parse(in);
     StrategyPriors p;
-    p.overall = from_json(j.at("overall"));
-    for (const auto& [name, c] : j.at("circuits").items()) p.circuits[name] = from_json(c);
+    p.overall = from_json(j.at("overall"), nullptr);
+    for (const auto& [name, c] : j.at("circuits").items()) p.circuits[name] = from_json(c, &p.overall);
     return p;
   } catch (const std::exception& e) {
     return Error{Reason::MalformedJson, "unreadable priors file " + file.string() + ": " + e.what()};
@@ -50,9 +70,9 @@ Result<StrategyPriors> load_priors(const fs::path& file) {
 
 void save_priors(const StrategyPriors& priors, const fs::path& file, const std::string& source_note) {
   nlohmann::json j;
-  j["overall"] = to_json(priors.overall);
+  j["overall"] = to_json(priors.overall, nullptr);
   j["circuits"] = nlohmann::json::object();
-  for (const auto& [name, c] : priors.circuits) j["circuits"][name] = to_json(c);
+  for (const auto& [name, c] : priors.circuits) j["circuits"][name] = to_json(c, &priors.overall);
   if (!source_note.empty()) j["source"] = source_note;
   std::ofstream out(file);
   if (!out) throw ConfigError("cannot write " + file.string());

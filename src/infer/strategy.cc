@@ -56,6 +56,17 @@ bool fill_curve(const Predictor& predictor, const LapContext& ctx, Compound comp
   return true;
 }
 
+// The wear cliff: seconds a set of `compound` at `tyre_age` loses past its usable life.
+double cliff_s(const CircuitPrior& prior, const StrategyConfig& config, Compound compound, std::int32_t tyre_age) {
+  for (std::size_t i = 0; i < kDryCompounds.size(); ++i) {
+    const double life = prior.tyre_life_laps[i];
+    if (kDryCompounds[i] != compound || life <= 0) continue;
+    const double over = std::max(0.0, static_cast<double>(tyre_age) - life);
+    return config.tyre_cliff_s_per_lap2 * over * over;
+  }
+  return 0.0;
+}
+
 }  // namespace
 
 DecisionWorkspace::DecisionWorkspace() {
@@ -112,6 +123,9 @@ StrategyPrediction decide(const Predictor& predictor, const LapContext& ctx, con
     const std::size_t ages = on_car ? static_cast<std::size_t>(age) + laps_left : laps_left - 1;
     ws.fresh[i].clear();
     if (!fill_curve(predictor, ctx, kDryCompounds[i], 1, ages, fuel_mid, config.curve_knots, ws.curve[i])) continue;
+    for (std::size_t a = 0; a < ws.curve[i].size(); ++a) {
+      ws.curve[i][a] += cliff_s(prior, config, kDryCompounds[i], static_cast<std::int32_t>(a) + 1);
+    }
     ws.fresh[i].assign(ws.curve[i].begin(), ws.curve[i].begin() + static_cast<std::ptrdiff_t>(laps_left - 1));
     in.fresh[i] = ws.fresh[i];
     if (on_car) {
@@ -165,6 +179,7 @@ StrategyPrediction decide(const Predictor& predictor, const LapContext& ctx, con
     std::optional<double> their_old = ws.current[1];
     if (rivals.ahead && is_dry(rivals.ahead->compound)) {
       their_old = predictor.lap_s_at(ctx, rivals.ahead->compound, rivals.ahead->tyre_age + 2, fuel_mid);
+      if (their_old) *their_old += cliff_s(prior, config, rivals.ahead->compound, rivals.ahead->tyre_age + 2);
     }
     if (their_old) {
       const double gain = *their_old - (ws.fresh[fresh_i][0] + config.out_lap_penalty_s);

@@ -41,7 +41,10 @@ struct StrategyConfig {
   double out_lap_penalty_s = 1.5;        ///< undercut: the fresh set's first lap is this much off its pace
   double undercut_scale_s = 0.6;         ///< width of the undercut probability around "gain = gap"
   double undercut_mode_threshold = 0.5;  ///< threat/chance above this drives the mode
-  std::string circuit;                   ///< priors key; empty: the SessionInfo name, else the session id
+  /// Past its usable life (CircuitPrior::tyre_life_laps) a set loses this
+  /// times (laps over the life)^2 seconds per lap on top of the model's curve.
+  double tyre_cliff_s_per_lap2 = 0.1;
+  std::string circuit;  ///< priors key; empty: the SessionInfo name, else the session id
   AlertConfig alerts;
 };
 

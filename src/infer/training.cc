@@ -22,6 +22,7 @@
 #include "features/definitions.h"
 #include "features/session_engine.h"
 #include "infer/ergast.h"
+#include "infer/monte_carlo.h"
 #include "infer/priors.h"
 #include "infer/xgb_model.h"
 #include "infer/xgb_predictor.h"
@@ -279,6 +280,36 @@ std::vector<std::vector<LapRecord>> run_race(const RaceEvents& race) {
   return out;
 }
 
+void add_stint_lengths(const std::vector<std::vector<LapRecord>>& race, std::array<std::vector<double>, 3>& lengths,
+                       std::int32_t min_laps) {
+  for (const auto& car : race) {
+    for (std::size_t i = 0; i < car.size(); ++i) {
+      const bool stint_ends = i + 1 == car.size() || car[i + 1].ctx.new_stint;
+      const LapFeatures& lap = car[i].ctx.lap;
+      if (!stint_ends || !lap.tyre_age || *lap.tyre_age < min_laps) continue;
+      for (std::size_t c = 0; c < kDryCompounds.size(); ++c) {
+        if (lap.compound == kDryCompounds[c]) lengths[c].push_back(*lap.tyre_age);
+      }
+    }
+  }
+}
+
+std::array<double, 3> usable_tyre_life(std::array<std::vector<double>, 3> lengths, double quantile,
+                                       std::size_t min_stints) {
+  std::array<double, 3> life{};
+  for (std::size_t c = 0; c < lengths.size(); ++c) {
+    auto& v = lengths[c];
+    if (v.size() < min_stints) continue;
+    std::sort(v.begin(), v.end());
+    // Linear interpolation between order statistics (type 7, as numpy's default).
+    const double at = std::clamp(quantile, 0.0, 1.0) * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(at));
+    const std::size_t hi = std::min(lo + 1, v.size() - 1);
+    life[c] = v[lo] + (at - static_cast<double>(lo)) * (v[hi] - v[lo]);
+  }
+  return life;
+}
+
 Split split_by_time(const std::vector<RaceEvents>& races, int validation_races) {
   std::vector<std::size_t> fastf1;
   for (std::size_t i = 0; i < races.size(); ++i) {
@@ -488,12 +519,14 @@ std::string TrainReport::table() const {
                 "| lap_time | MAE on clean laps, s | %.3f | %.3f | previous clean lap | %zu / %zu |\n"
                 "| pit_3 | ROC AUC | %.3f | %.3f | tyre-age-by-compound rate | %zu / %zu |\n"
                 "| pit_3 | Brier | %.4f | %.4f | tyre-age-by-compound rate (constant rate: %.4f) | %zu / %zu |\n"
+                "usable tyre life (training stints): soft %.1f, medium %.1f, hard %.1f laps\n"
                 "versions: %s, %s; %.1f s\n",
                 train_races, validation_races, validation_ids.empty() ? "-" : validation_ids.front().c_str(),
                 validation_ids.empty() ? "-" : validation_ids.back().c_str(), lap_mae_model, lap_mae_prev_clean,
                 lap_train_rows, lap_val_rows, pit_auc_model, pit_auc_baseline, pit_train_rows, pit_val_rows,
                 pit_brier_model, pit_brier_baseline, pit_brier_prevalence, pit_train_rows, pit_val_rows,
-                lap_version.c_str(), pit_version.c_str(), seconds);
+                tyre_life_laps[0], tyre_life_laps[1], tyre_life_laps[2], lap_version.c_str(), pit_version.c_str(),
+                seconds);
   return buf;
 }
 
@@ -510,8 +543,10 @@ TrainReport train_models(const TrainConfig& config) {
                       " validation)");
   }
   Rows lap_train, lap_val, pit_train, pit_val;
+  std::array<std::vector<double>, 3> stint_lengths;
   for (std::size_t i : split.train) {
     const auto laps = run_race(races[i]);
+    add_stint_lengths(laps, stint_lengths);
     if (config.lap_with_ergast || races[i].source != "ergast") add_rows(ModelKind::LapTimeDelta, laps, lap_train);
     add_rows(ModelKind::PitWithin3, laps, pit_train);
   }
@@ -637,9 +672,15 @@ TrainReport train_models(const TrainConfig& config) {
   write_json(pit_meta, metadata_path(pit_file));
 
   if (config.write_priors) {
-    const StrategyPriors priors = build_priors(config.data_dir / "ergast");
+    StrategyPriors priors = build_priors(config.data_dir / "ergast");
+    // One tyre life per compound for every circuit: the training split has
+    // one race per circuit at most, too few to tell circuits apart.
+    rep.tyre_life_laps = usable_tyre_life(stint_lengths, config.tyre_life_quantile);
+    priors.overall.tyre_life_laps = rep.tyre_life_laps;
+    for (auto& [name, c] : priors.circuits) c.tyre_life_laps = rep.tyre_life_laps;
     save_priors(priors, config.out_dir / kPriorsFile,
-                "boxcall train: Ergast pit stops + lap times 2020-2022, safety cars 2014-2022");
+                "boxcall train: Ergast pit stops + lap times 2020-2022, safety cars 2014-2022; tyre life: "
+                "the training split's FastF1 stints");
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;

@@ -5,6 +5,7 @@
 /// writes models + metadata + priors (docs/models.md).
 ///
 /// Start-up style code: a missing or unusable data file throws ConfigError.
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -45,6 +46,19 @@ struct LapRecord {
 /// one vector per car, by lap, of the engine's lap records.
 [[nodiscard]] std::vector<std::vector<LapRecord>> run_race(const RaceEvents& race);
 
+/// Stint lengths (tyre age at the stint's last lap, a used set's earlier
+/// laps included) per dry compound (`kDryCompounds` order), for the tyre-life
+/// prior: every stint of a race's cars on a dry compound, the final one
+/// (run to the flag) included. Stints shorter than `min_laps` (a stop for
+/// damage or under a safety car, a late set for the fastest lap) are not
+/// limited by wear and are left out.
+void add_stint_lengths(const std::vector<std::vector<LapRecord>>& race, std::array<std::vector<double>, 3>& lengths,
+                       std::int32_t min_laps = 8);
+/// Usable tyre life per dry compound: the `quantile` of the stint lengths
+/// (0 where a compound has fewer than `min_stints`).
+[[nodiscard]] std::array<double, 3> usable_tyre_life(std::array<std::vector<double>, 3> lengths, double quantile,
+                                                     std::size_t min_stints = 10);
+
 struct Split {
   std::vector<std::size_t> train, validation;  ///< indices into the races vector
 };
@@ -79,8 +93,9 @@ struct TrainConfig {
   double eta = 0.05;
   int nthread = 2;
   int seed = 7;
-  bool write_priors = true;  ///< needs `<data>/ergast`
-  std::string command;       ///< recorded in the metadata
+  bool write_priors = true;         ///< needs `<data>/ergast`
+  double tyre_life_quantile = 0.4;  ///< usable tyre life = this quantile of the training stints' lengths
+  std::string command;              ///< recorded in the metadata
 };
 
 struct TrainReport {
@@ -90,6 +105,7 @@ struct TrainReport {
   double pit_auc_model = 0, pit_auc_baseline = 0, pit_brier_model = 0, pit_brier_baseline = 0, pit_brier_prevalence = 0;
   std::string lap_version, pit_version;
   std::vector<std::string> validation_ids;
+  std::array<double, 3> tyre_life_laps{};  ///< soft, medium, hard (0: too few stints)
   double seconds = 0;
   /// The metrics table printed by `boxcall train` and copied to docs/models.md.
   [[nodiscard]] std::string table() const;

@@ -104,6 +104,45 @@ TEST(MonteCarlo, DryCompoundRuleForcesAStopOnANewCompound) {
   EXPECT_FALSE(wet.pit_window_best);
 }
 
+TEST(MonteCarlo, TyresPastTheirUsableLifePlanAnotherStop) {
+  // Tyres the model says never wear: after the stop (two compounds used, 35 laps to go on fresh
+  // hards) running to the flag is the plan. A usable life of 20 laps makes a second stop the plan,
+  // where neither set passes its life (in-lap 37..41: 15..19 laps more on these hards, the rest on
+  // a fresh set), and none at all when the cliff is switched off.
+  FakePredictor model;
+  model.offset_s = {0, 0, 0};
+  model.deg_s_per_lap = {0, 0, 0};
+  DecisionWorkspace ws;
+  auto ctx = context(22, Compound::Hard, 1);
+  ctx.compounds_used_mask |= compound_bit(Compound::Medium);
+  auto no_life = decide(model, ctx, CircuitPrior{}, config(), 5, ws);
+  EXPECT_FALSE(no_life.pit_window_best) << "without a tyre life the hards reach the flag";
+
+  CircuitPrior worn;
+  worn.tyre_life_laps = {20, 20, 20};
+  auto p = decide(model, ctx, worn, config(), 5, ws);
+  ASSERT_TRUE(p.pit_window_best) << "35 laps on 20-lap tyres: another stop";
+  EXPECT_GE(*p.pit_window_best, 37);
+  EXPECT_LE(*p.pit_window_best, 41);
+
+  StrategyConfig off = config();
+  off.tyre_cliff_s_per_lap2 = 0;
+  EXPECT_FALSE(decide(model, ctx, worn, off, 5, ws).pit_window_best);
+}
+
+TEST(MonteCarlo, ASetAlreadyPastItsLifeIsChangedSoon) {
+  FakePredictor model;
+  DecisionWorkspace ws;
+  CircuitPrior worn;
+  worn.tyre_life_laps = {12, 16, 20};
+  const auto ctx = context(18, Compound::Medium, 18);
+  auto p = decide(model, ctx, worn, config(), 11, ws);
+  auto fresh = decide(model, ctx, CircuitPrior{}, config(), 11, ws);
+  ASSERT_TRUE(p.pit_window_best && fresh.pit_window_best);
+  EXPECT_LE(*p.pit_window_best, 18 + 3) << "two laps past a 16-lap medium: stop now";
+  EXPECT_LT(*p.pit_window_best, *fresh.pit_window_best);
+}
+
 TEST(MonteCarlo, ASafetyCarNowMakesStoppingNowCheaper) {
   FakePredictor model;
   DecisionWorkspace ws;

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "infer/priors.h"
@@ -80,6 +81,101 @@ TEST(Training, TinySliceProducesALoadableModel) {
   ASSERT_TRUE(p.ok()) << p.error().detail;
   EXPECT_EQ((*p)->version(), r.lap_version + "+" + r.pit_version);
   fs::remove_all(c.out_dir);
+}
+
+std::string file_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(Training, TheShippedModelsAreWhatTheDocumentedCommandBuilds) {
+  // docs/models.md: `boxcall train --data ../shared/data --out models` rebuilds models/ byte for byte.
+  // A change to the feature engine or the training rows that is not followed by a retrain fails here.
+  REQUIRE_DATA();
+  TrainConfig c;
+  c.data_dir = kData;
+  c.out_dir = fs::temp_directory_path() / ("boxcall_full_train_" + std::to_string(::getpid()));
+  fs::remove_all(c.out_dir);
+  c.command = "training_test";
+  const TrainReport r = train_models(c);
+  const fs::path shipped = fs::path(BOXCALL_SOURCE_DIR) / "models";
+  for (const char* name : {"lap_time.json", "pit_3.json", "priors.json"}) {
+    const std::string built = file_bytes(c.out_dir / name);
+    ASSERT_FALSE(built.empty()) << name;
+    EXPECT_TRUE(built == file_bytes(shipped / name))
+        << name << " differs from the shipped one: retrain with `boxcall train --data ../shared/data --out models`"
+        << " and update docs/models.md (" << r.lap_version << ", " << r.pit_version << ")";
+  }
+  fs::remove_all(c.out_dir);
+}
+
+LapRecord record(std::int32_t lap, Compound compound, std::int32_t age, bool new_stint) {
+  LapRecord r;
+  r.ctx.lap.lap = lap;
+  r.ctx.lap.compound = compound;
+  r.ctx.lap.tyre_age = age;
+  r.ctx.new_stint = new_stint;
+  return r;
+}
+
+TEST(TyreLife, StintLengthsAreTheTyreAgeAtEachStintsLastLap) {
+  // Car 1: 12 laps on softs, 20 on mediums, then 2 laps on hards (too short: not wear-limited).
+  // Car 2: a used soft set (age 4 at the start) for 10 laps, then hards to the flag (25 laps).
+  std::vector<LapRecord> one, two;
+  for (int l = 1; l <= 12; ++l) one.push_back(record(l, Compound::Soft, l, false));
+  for (int l = 13; l <= 32; ++l) one.push_back(record(l, Compound::Medium, l - 12, l == 13));
+  for (int l = 33; l <= 34; ++l) one.push_back(record(l, Compound::Hard, l - 32, l == 33));
+  for (int l = 1; l <= 10; ++l) two.push_back(record(l, Compound::Soft, 3 + l, false));
+  for (int l = 11; l <= 35; ++l) two.push_back(record(l, Compound::Hard, l - 10, l == 11));
+  std::array<std::vector<double>, 3> lengths;
+  add_stint_lengths({one, two}, lengths);
+  EXPECT_EQ(lengths[0], (std::vector<double>{12, 13}));
+  EXPECT_EQ(lengths[1], (std::vector<double>{20}));
+  EXPECT_EQ(lengths[2], (std::vector<double>{25}));
+}
+
+TEST(TyreLife, QuantileInterpolatesAndNeedsEnoughStints) {
+  std::array<std::vector<double>, 3> lengths{std::vector<double>{20, 10, 30, 40, 50},
+                                             std::vector<double>{8, 8, 8, 8, 9}, std::vector<double>{30}};
+  const auto life = usable_tyre_life(lengths, 0.4, /*min_stints=*/5);
+  EXPECT_DOUBLE_EQ(life[0], 26.0) << "0.4 x 4 = 1.6: 20 + 0.6 x (30 - 20)";
+  EXPECT_DOUBLE_EQ(life[1], 8.0);
+  EXPECT_DOUBLE_EQ(life[2], 0.0) << "one stint: unknown";
+}
+
+TEST(Priors, TyreLifeRoundTripsAndCircuitsInheritIt) {
+  StrategyPriors p;
+  p.overall.tyre_life_laps = {15, 18, 28};
+  CircuitPrior monza;
+  monza.pit_loss_s = 24;
+  monza.tyre_life_laps = p.overall.tyre_life_laps;
+  p.circuits["monza"] = monza;
+  CircuitPrior sakhir = monza;
+  sakhir.tyre_life_laps = {10, 14, 20};
+  p.circuits["sakhir"] = sakhir;
+  const fs::path file = fs::temp_directory_path() / ("boxcall_life_" + std::to_string(::getpid()) + ".json");
+  save_priors(p, file);
+  auto back = load_priors(file);
+  ASSERT_TRUE(back.ok()) << back.error().detail;
+  EXPECT_EQ(back->overall.tyre_life_laps, p.overall.tyre_life_laps);
+  EXPECT_EQ(back->for_circuit("monza").tyre_life_laps, p.overall.tyre_life_laps);
+  EXPECT_EQ(back->for_circuit("sakhir").tyre_life_laps, sakhir.tyre_life_laps);
+  {
+    std::ofstream out(file);
+    out << R"({"overall": {"pit_loss_s": 22, "safety_car_per_race": 0.5}, "circuits": {}})";
+  }
+  auto old = load_priors(file);
+  ASSERT_TRUE(old.ok()) << "a priors file from before tyre life still loads";
+  EXPECT_EQ(old->overall.tyre_life_laps, (std::array<double, 3>{}));
+  {
+    std::ofstream out(file);
+    out << R"({"overall": {"pit_loss_s": 22, "safety_car_per_race": 0.5, "tyre_life_laps": {"SOFT": -3}},)"
+        << R"( "circuits": {}})";
+  }
+  auto bad = load_priors(file);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().detail.find("tyre_life_laps.SOFT"), std::string::npos) << bad.error().detail;
+  fs::remove(file);
 }
 
 TEST(Priors, BahrainPitLossIsPlausible) {

@@ -28,9 +28,12 @@ wait_for 120 "a LapFeatures output" has_lap_features
 grep -q 'embedded Kafka (librdkafka mock cluster) at 127.0.0.1:' "$dir/err" || { echo "FAIL: no bootstrap address printed"; exit 1; }
 wait_for 30 "the metrics address" has_metrics_line
 url=$(grep -o 'http://[0-9.:]*/metrics' "$dir/err" | head -1)
-metrics=$(curl -fsS "$url")
-echo "$metrics" | grep -q '^boxcall_records_in_total{topic="telemetry"} [1-9]' || { echo "FAIL: records_in not counted"; exit 1; }
-echo "$metrics" | grep -q 'boxcall_stage_latency_seconds_bucket{stage="end_to_end"' || { echo "FAIL: no latency histogram"; exit 1; }
+# A lap comes from the timing topic; the telemetry consumer may not have polled yet (slow under ASan):
+# wait for the counters rather than read them once.
+telemetry_counted() { curl -fsS "$url" | grep -q '^boxcall_records_in_total{topic="telemetry"} [1-9]'; }
+latency_observed() { curl -fsS "$url" | grep -q 'boxcall_stage_latency_seconds_bucket{stage="end_to_end"'; }
+wait_for 60 "telemetry records counted in /metrics" telemetry_counted
+wait_for 60 "the end-to-end latency histogram in /metrics" latency_observed
 
 kill -TERM "$pid"
 code=0
