@@ -756,8 +756,10 @@ void Processor::update_pause(Session& s) {
   if (!s.partition[ahead]) return;
   const Key ahead_key{input_topic(ahead), *s.partition[ahead]};
   const Key behind_key{input_topic(behind), s.partition[behind] ? *s.partition[behind] : *s.partition[ahead]};
-  // Safe only while the input behind can still move: assigned, unread records, not paused itself.
-  if (!ends_.find(behind_key.topic, behind_key.partition) || read_to_end(behind_key) ||
+  // Only while the input behind still holds the session back: assigned, not paused itself, and
+  // unread records or read to its end for less than `input_idle` (a slow producer). Once it is idle
+  // the session releases on the input ahead alone and `release` resumes the partition.
+  if (!ends_.find(behind_key.topic, behind_key.partition) || input_idle(s, behind) ||
       pause_requests_.contains(behind_key)) {
     return;
   }

@@ -24,9 +24,11 @@
 ///    telemetry to be `car_align_grace` past it), so a lap's last samples are
 ///    not lost to the race between two partitions.
 ///  - Backpressure, not early release: when one input of a session runs ahead
-///    (a backlog, a restart) and its reorder buffer reaches `pause_buffered_records`,
-///    the partition of the input that is ahead is paused until the other catches
-///    up. Only a memory bound beyond that (`max_buffered_records`) releases early.
+///    (a backlog, a restart, a slow producer) and its reorder buffer reaches
+///    `pause_buffered_records`, the partition of the input that is ahead is paused
+///    until the other catches up, or stops holding the session (idle, see
+///    `input_idle`). Only a memory bound beyond that (`max_buffered_records`)
+///    releases early.
 ///  - A record behind what was already released is late: within the allowed
 ///    lateness the handler places it if it still can; beyond, it is
 ///    dead-lettered (`late`). A sample behind the session but after its own

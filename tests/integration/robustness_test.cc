@@ -196,26 +196,55 @@ TEST(RobustnessThroughKafka, ARestartWithABacklogRebuildsTheSameOutputsAsAnUnint
     };
     ASSERT_EQ(a.run(options), 0);
   }
-  // Instance B restarts with the whole backlog. Its consumer reads huge batches, so
-  // telemetry runs far ahead of timing: the reorder buffer must pause, not release early.
+  // Instance B restarts with the whole backlog of telemetry, and its timing comes late: the
+  // race's timing records are published to B's timing topic only once B has read telemetry
+  // far ahead and paused it. (Which input a consumer happens to fetch first is up to the
+  // broker's fetch order; holding timing back makes "telemetry far ahead" certain.) The
+  // reorder buffer must pause telemetry, not release it early.
+  const auto held = itest::fresh_topics("robust-restart-held", 2);
   auto b_config = config;
   b_config.stream.topics.features = topics.features + "-b";
+  b_config.stream.topics.timing = held.timing;
   b_config.stream.kafka_consumer["max.partition.fetch.bytes"] = "67108864";
   b_config.stream.kafka_consumer["fetch.max.bytes"] = "134217728";
   b_config.stream.processor.pause_buffered_records = 20'000;
+  // The empty timing topic holds the session (and the pause) while its producer is slow; the
+  // session stays open while nothing arrives. Both bound the time the copy below may take.
+  b_config.stream.processor.input_idle = std::chrono::seconds(15);
+  b_config.stream.processor.idle_timeout = std::chrono::seconds(15);
   stream::StreamMetrics metrics;
-  itest::Job b(b_config, metrics);
-  stream::RunOptions options;
-  options.status_interval = std::chrono::milliseconds(0);
-  options.duration = std::chrono::minutes(8);  // a guard, not a synchronisation
-  options.should_stop = [&] {
-    return metrics.records_in_count(stream::InputTopic::Telemetry) +
-                   metrics.records_in_count(stream::InputTopic::Timing) >=
-               total &&
-           metrics.active_sessions() == 0;
-  };
-  ASSERT_EQ(b.run(options), 0);
-  EXPECT_GT(metrics.backpressure_pauses(), 0) << "telemetry never ran ahead: the scenario was not exercised";
+  std::atomic<bool> give_up{false};
+  std::atomic<bool> done{false};
+  auto b_run = std::async(std::launch::async, [&] {
+    itest::Job b(b_config, metrics);
+    stream::RunOptions options;
+    options.status_interval = std::chrono::milliseconds(0);
+    options.duration = std::chrono::minutes(8);  // a guard, not a synchronisation
+    options.should_stop = [&] {
+      return give_up.load() || (metrics.records_in_count(stream::InputTopic::Telemetry) +
+                                        metrics.records_in_count(stream::InputTopic::Timing) >=
+                                    total &&
+                                metrics.active_sessions() == 0);
+    };
+    const int code = b.run(options);
+    done = true;
+    return code;
+  });
+  const bool paused =
+      itest::wait_for([&] { return metrics.backpressure_pauses() > 0 || done.load(); }, std::chrono::seconds(120));
+  if (!paused || metrics.backpressure_pauses() == 0) {
+    give_up = true;
+    b_run.wait();
+    FAIL() << "telemetry never paused while timing was held back (" << metrics.reorder_overflows() << " overflows)";
+  }
+  EXPECT_EQ(metrics.output_count(stream::OutputTopic::Features), 0.0) << "nothing released before timing arrived";
+  const auto timing_records = itest::read_topic(topics.timing);
+  ASSERT_EQ(timing_records.size(), published.timing);
+  for (const auto& r : timing_records) {
+    // Same key, same partitioner as the replay: same partition, same order per session.
+    itest::produce(held.timing, r.key.empty() ? std::nullopt : std::optional<std::string>(r.key), r.value);
+  }
+  ASSERT_EQ(b_run.get(), 0);
   EXPECT_EQ(metrics.reorder_overflows(), 0);
   EXPECT_EQ(metrics.late_accepted_count(), 0);
 

@@ -306,18 +306,28 @@ TEST_F(ProcessorTest, AnInputThatRunsAheadIsPausedNotReleasedEarly) {
   EXPECT_TRUE(h().dead_letter_reasons().empty());
 }
 
-TEST_F(ProcessorTest, NoPauseWhenTheInputBehindIsReadToItsEnd) {
-  // Nothing to wait for: the idle input stops holding the session instead.
+TEST_F(ProcessorTest, AnInputBehindAtItsEndHoldsThePauseOnlyUntilItIsIdle) {
+  // A slow producer: timing is read to its end but not yet idle, so it still holds the session
+  // and the telemetry that runs ahead is paused; once timing is idle the session releases on
+  // telemetry alone and the partition resumes.
   auto c = test::ProcessorHarness::default_config();
   c.pause_buffered_records = 10;
   c.input_idle = std::chrono::milliseconds(100);
   rebuild(c);
   h().processor->high_watermark(InputTopic::Telemetry, 0, 1'000'000);
   h().processor->partition_eof(InputTopic::Timing, 0, 0);
-  for (int i = 0; i < 20; ++i) h().feed(Input(sample(1, i * 100'000'000LL)));
-  EXPECT_TRUE(h().flow.paused.empty());
+  for (int i = 0; i < 10; ++i) h().feed(Input(sample(1, i * 100'000'000LL)));
+  ASSERT_EQ(h().flow.paused.size(), 1U);
+  EXPECT_EQ(h().flow.paused[0].topic, InputTopic::Telemetry);
+  EXPECT_EQ(h().processor->buffered_records(), 10U) << "paused at the pause level, nothing released early";
   h().advance(std::chrono::milliseconds(100));
   EXPECT_EQ(h().processor->buffered_records(), 0U);
+  ASSERT_EQ(h().flow.resumed.size(), 1U);
+  EXPECT_EQ(h().flow.resumed[0].topic, InputTopic::Telemetry);
+  EXPECT_EQ(h().metrics.reorder_overflows(), 0);
+  // Timing idle now: no pause for what telemetry brings next.
+  for (int i = 20; i < 40; ++i) h().feed(Input(sample(1, i * 100'000'000LL)));
+  EXPECT_EQ(h().flow.paused.size(), 1U);
 }
 
 TEST_F(ProcessorTest, AllBuffersTogetherStayWithinTheirBound) {
