@@ -102,6 +102,7 @@ struct TrainReport {
   std::size_t train_races = 0, validation_races = 0;
   std::size_t lap_train_rows = 0, lap_val_rows = 0, pit_train_rows = 0, pit_val_rows = 0;
   double lap_mae_model = 0, lap_mae_prev_clean = 0;
+  double lap_shrink = 1, lap_mae_shrunk = 0;  ///< next_lap_shrink and the validation MAE with it
   double pit_auc_model = 0, pit_auc_baseline = 0, pit_brier_model = 0, pit_brier_baseline = 0, pit_brier_prevalence = 0;
   std::string lap_version, pit_version;
   std::vector<std::string> validation_ids;

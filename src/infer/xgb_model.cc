@@ -48,8 +48,13 @@ Result<XgbModel> XgbModel::load(const fs::path& model_file, std::string_view exp
     meta.version = j.at("version").get<std::string>();
     meta.kind = j.at("kind").get<std::string>();
     meta.features = j.at("features").get<std::vector<std::string>>();
+    meta.next_lap_shrink = j.value("next_lap_shrink", 1.0);
   } catch (const std::exception& e) {
     return model_error(Reason::MalformedJson, "unreadable model metadata " + meta_file.string() + ": " + e.what());
+  }
+  if (!(meta.next_lap_shrink >= 0.0 && meta.next_lap_shrink <= 1.0)) {
+    return model_error(Reason::OutOfRange, "model metadata " + meta_file.string() + ": next_lap_shrink " +
+                                               std::to_string(meta.next_lap_shrink) + " is outside 0..1");
   }
   meta.raw_json = std::move(*text);
   if (!expected_kind.empty() && meta.kind != expected_kind) {

@@ -28,6 +28,9 @@ struct ModelMetadata {
   std::string version;
   std::string kind;
   std::vector<std::string> features;
+  /// Lap-time model: the share of its predicted delta the next-lap figure keeps (`next_lap_shrink`,
+  /// fitted by `boxcall train` on the validation split; 1 when absent).
+  double next_lap_shrink = 1.0;
   std::string raw_json;  ///< the whole metadata file, for `inspect`-style tools
 };
 

@@ -17,13 +17,17 @@ XgbPredictor::XgbPredictor(XgbModel lap_time, XgbModel pit)
       version_(lap_time_.metadata().version + "+" + pit_.metadata().version) {}
 
 std::optional<double> XgbPredictor::next_lap_s(const LapContext& ctx) const {
+  return lap_s(ctx, lap_time_.metadata().next_lap_shrink);
+}
+
+std::optional<double> XgbPredictor::lap_s(const LapContext& ctx, double shrink) const {
   const auto ref = reference_lap_s(ctx);
   if (!ref) return std::nullopt;
   std::array<float, kMaxFeatures> x{};
   fill_features(ModelKind::LapTimeDelta, ctx, x);
   const auto delta = lap_time_.predict(std::span<const float>(x.data(), lap_time_.feature_count()));
   if (!delta || !std::isfinite(*delta)) return std::nullopt;
-  return *ref + *delta;
+  return *ref + shrink * *delta;
 }
 
 std::optional<double> XgbPredictor::lap_s_at(const LapContext& ctx, Compound compound, std::int32_t tyre_age,
@@ -40,7 +44,8 @@ std::optional<double> XgbPredictor::lap_s_at(const LapContext& ctx, Compound com
   h.lap.tyre_age = tyre_age;
   h.lap.fuel_kg_est = fuel_kg;
   h.track_status = TrackStatus::Green;
-  return next_lap_s(h);
+  // The whole delta: the tyre curves' shape is the model's (the shrink is for the next lap's figure).
+  return lap_s(h, 1.0);
 }
 
 std::optional<double> XgbPredictor::pit_within_3(const LapContext& ctx) const {
@@ -69,8 +74,10 @@ void XgbPredictor::next_lap_s_batch(std::span<const LapContext* const> ctxs,
     std::copy_n(x.begin(), f, rows.begin() + static_cast<std::ptrdiff_t>(i * f));
   }
   const bool ok = lap_time_.predict_batch(rows, std::span<double>(deltas.data(), n));
+  const double shrink = lap_time_.metadata().next_lap_shrink;
   for (std::size_t i = 0; i < n; ++i) {
-    out[i] = ok && refs[i] && std::isfinite(deltas[i]) ? std::optional<double>(*refs[i] + deltas[i]) : std::nullopt;
+    out[i] =
+        ok && refs[i] && std::isfinite(deltas[i]) ? std::optional<double>(*refs[i] + shrink * deltas[i]) : std::nullopt;
   }
 }
 

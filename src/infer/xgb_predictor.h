@@ -44,6 +44,8 @@ class XgbPredictor final : public Predictor {
   [[nodiscard]] const XgbModel& pit_model() const { return pit_; }
 
  private:
+  /// Reference lap + `shrink` x the lap-time model's delta.
+  [[nodiscard]] std::optional<double> lap_s(const LapContext& ctx, double shrink) const;
   XgbModel lap_time_;
   XgbModel pit_;
   std::string version_;

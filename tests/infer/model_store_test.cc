@@ -5,6 +5,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 
 #include "infer/model_features.h"
 #include "infer/rules_predictor.h"
@@ -136,6 +139,42 @@ TEST(ModelStore, FeatureNameMismatchIsAnError) {
   auto store = ModelStore::open(dir);
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.error().detail.find("features"), std::string::npos) << store.error().detail;
+  fs::remove_all(dir);
+}
+
+// The next-lap figure keeps `next_lap_shrink` of the model's delta over the reference lap; the
+// tyre curves (lap_s_at) keep all of it. Rewriting the metadata's value changes exactly that.
+TEST(ModelStore, NextLapShrinkScalesTheDeltaOnlyForTheNextLap) {
+  const fs::path dir = copy_models("shrink");
+  const fs::path meta = metadata_path(dir / kLapTimeModelFile);
+  auto with_shrink = [&](const std::string& value) {
+    nlohmann::json j = nlohmann::json::parse(read(meta));
+    j["next_lap_shrink"] = nlohmann::json::parse(value);
+    write(meta, j.dump());
+    return load_predictor(dir);
+  };
+  const LapContext ctx = sample_context();
+  const double ref = *ctx.prev_clean_lap_s;
+  auto whole = with_shrink("1.0");
+  auto half = with_shrink("0.5");
+  auto none = with_shrink("0.0");
+  ASSERT_TRUE(whole.ok() && half.ok() && none.ok());
+  const double delta = *(*whole)->next_lap_s(ctx) - ref;
+  ASSERT_GT(std::abs(delta), 1e-4) << "the model predicts some change for this lap";
+  EXPECT_NEAR(*(*half)->next_lap_s(ctx), ref + 0.5 * delta, 1e-9);
+  EXPECT_NEAR(*(*none)->next_lap_s(ctx), ref, 1e-9) << "0: the previous clean lap itself";
+  EXPECT_DOUBLE_EQ(*(*half)->lap_s_at(ctx, Compound::Hard, 10, 60.0),
+                   *(*whole)->lap_s_at(ctx, Compound::Hard, 10, 60.0));
+  // The batch path agrees with the single one.
+  const LapContext* one = &ctx;
+  std::optional<double> batched;
+  (*half)->next_lap_s_batch(std::span<const LapContext* const>(&one, 1), std::span<std::optional<double>>(&batched, 1));
+  ASSERT_TRUE(batched.has_value());
+  EXPECT_NEAR(*batched, ref + 0.5 * delta, 1e-9);
+  // Out of 0..1: refused at load, with the reason.
+  auto bad = with_shrink("1.5");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().detail.find("next_lap_shrink"), std::string::npos) << bad.error().detail;
   fs::remove_all(dir);
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "infer/priors.h"
@@ -106,6 +107,9 @@ TEST(Training, TheShippedModelsAreWhatTheDocumentedCommandBuilds) {
         << name << " differs from the shipped one: retrain with `boxcall train --data ../shared/data --out models`"
         << " and update docs/models.md (" << r.lap_version << ", " << r.pit_version << ")";
   }
+  // The metadata's behaviour-bearing number (the rest is provenance: command, paths).
+  const auto meta = nlohmann::json::parse(file_bytes(metadata_path(shipped / "lap_time.json")));
+  EXPECT_DOUBLE_EQ(meta.value("next_lap_shrink", -1.0), r.lap_shrink);
   fs::remove_all(c.out_dir);
 }
 

@@ -30,8 +30,10 @@ wait_for 30 "the metrics address" has_metrics_line
 url=$(grep -o 'http://[0-9.:]*/metrics' "$dir/err" | head -1)
 # A lap comes from the timing topic; the telemetry consumer may not have polled yet (slow under ASan):
 # wait for the counters rather than read them once.
-telemetry_counted() { curl -fsS "$url" | grep -q '^boxcall_records_in_total{topic="telemetry"} [1-9]'; }
-latency_observed() { curl -fsS "$url" | grep -q 'boxcall_stage_latency_seconds_bucket{stage="end_to_end"'; }
+# The page is read whole before grep: under pipefail an early-exiting `grep -q` would kill curl (SIGPIPE).
+metrics_match() { local page; page=$(curl -fsS "$url") && grep -q "$1" <<<"$page"; }
+telemetry_counted() { metrics_match '^boxcall_records_in_total{topic="telemetry"} [1-9]'; }
+latency_observed() { metrics_match 'boxcall_stage_latency_seconds_bucket{stage="end_to_end"'; }
 wait_for 60 "telemetry records counted in /metrics" telemetry_counted
 wait_for 60 "the end-to-end latency histogram in /metrics" latency_observed
 
