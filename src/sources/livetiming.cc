@@ -56,15 +56,13 @@ std::optional<std::string> inflate_raw(std::string_view data) {
   return out;
 }
 
-namespace {
-
 /// Merges a live-timing delta into its state. Arrays become objects keyed by
 /// index ("0", "1"...), the form the feed's own deltas address them in.
-void merge(json& dst, const json& src) {
+void merge_delta(nlohmann::json& dst, const nlohmann::json& src) {
   if (src.is_array()) {
-    json obj = json::object();
+    nlohmann::json obj = nlohmann::json::object();
     for (std::size_t i = 0; i < src.size(); ++i) obj[std::to_string(i)] = src[i];
-    merge(dst, obj);
+    merge_delta(dst, obj);
     return;
   }
   if (!src.is_object()) {
@@ -72,13 +70,15 @@ void merge(json& dst, const json& src) {
     return;
   }
   if (dst.is_array()) {
-    json obj = json::object();
+    nlohmann::json obj = nlohmann::json::object();
     for (std::size_t i = 0; i < dst.size(); ++i) obj[std::to_string(i)] = std::move(dst[i]);
     dst = std::move(obj);
   }
-  if (!dst.is_object()) dst = json::object();
-  for (const auto& [k, v] : src.items()) merge(dst[k], v);
+  if (!dst.is_object()) dst = nlohmann::json::object();
+  for (const auto& [k, v] : src.items()) merge_delta(dst[k], v);
 }
+
+namespace {
 
 /// Objects or arrays iterated alike, as (index/key, value).
 template <typename F>
@@ -468,7 +468,7 @@ struct LiveTimingSource::Impl {
     }
     if (!kTopics.contains(l.topic)) return;  // Heartbeat, SessionData, ExtrapolatedClock...
     if (learn_compounds && l.topic == "TimingAppData") learn_compounds_from(l.data);
-    merge(state[l.topic], l.data);
+    merge_delta(state[l.topic], l.data);
     const json& d = l.data;
     if (l.topic == "TimingData") {
       timing_data(l);

@@ -40,6 +40,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -125,5 +126,10 @@ class LiveTimingParser {
 [[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
 /// Raw-deflate (no zlib header: window bits -15) to bytes; nullopt on bad input.
 [[nodiscard]] std::optional<std::string> inflate_raw(std::string_view data);
+
+/// Merges a live-timing delta into the topic's state, as the feed means it: arrays
+/// become objects keyed by index ("0", "1"...), the form later deltas address them
+/// in. Shared by the recording reader and the live client.
+void merge_delta(nlohmann::json& dst, const nlohmann::json& src);
 
 }  // namespace boxcall::sources

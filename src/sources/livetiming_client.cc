@@ -1,5 +1,7 @@
 #include "sources/livetiming_client.h"
 
+#include "sources/livetiming.h"
+
 #include <utility>
 // Boost.Asio/Beast after <utility> (GCC 12 + C++20, see ../shared/notes/toolchain.md).
 #include <boost/asio/connect.hpp>
@@ -74,27 +76,6 @@ std::string percent_encode(std::string_view s) {
     }
   }
   return out;
-}
-
-/// The adapter's merge (arrays address their elements by index, as the feed's deltas do).
-void merge(json& dst, const json& src) {
-  if (src.is_array()) {
-    json obj = json::object();
-    for (std::size_t i = 0; i < src.size(); ++i) obj[std::to_string(i)] = src[i];
-    merge(dst, obj);
-    return;
-  }
-  if (!src.is_object()) {
-    dst = src;
-    return;
-  }
-  if (dst.is_array()) {
-    json obj = json::object();
-    for (std::size_t i = 0; i < dst.size(); ++i) obj[std::to_string(i)] = std::move(dst[i]);
-    dst = std::move(obj);
-  }
-  if (!dst.is_object()) dst = json::object();
-  for (const auto& [k, v] : src.items()) merge(dst[k], v);
 }
 
 json as_object(const json& j) {
@@ -500,7 +481,7 @@ struct LiveTimingClient::Impl {
 
   void use(const std::string& topic, TimeNs utc, const json& data, const std::string& text, std::string where) {
     ensure_parser(utc);
-    merge(state[topic], data);
+    merge_delta(state[topic], data);
     const TimeNs t = utc - parser->start_utc_ns();
     record(topic, t, text);
     parser->push(topic, t, text, std::move(where));
